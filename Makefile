@@ -11,14 +11,15 @@ COLLECTION_LINK := $(CURDIR)/.collections/ansible_collections/goaltrajectory/pla
 ENV ?= dev
 INVENTORY ?= inventories/$(ENV)
 ANSIBLE_ARGS ?=
-MOLECULE_SCENARIOS ?= $(sort $(notdir $(wildcard molecule/*)))
+# docker_host first: it brings up the engine every later scenario and test uses.
+MOLECULE_SCENARIOS ?= docker_host $(filter-out docker_host,$(sort $(notdir $(wildcard molecule/*))))
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup deploy test lint unit molecule destroy bench build clean
+.PHONY: help setup deploy test lint unit integration molecule destroy bench build clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -53,14 +54,18 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint
 	@files=$$(find docker -name 'Dockerfile*' 2>/dev/null); \
 	  if [ -n "$$files" ]; then hadolint $$files; fi
 
-unit: setup ## Python unit tests (collection module_utils and the reference app)
+unit: setup ## Unit tests: no engine needed
 	pytest tests/unit
+
+integration: setup ## Integration tests against the real engine, servers and ansible-playbook
+	pytest tests/integration
 
 molecule: setup ## Every molecule scenario: converge, idempotence, verify
 	@for s in $(MOLECULE_SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; molecule test -s $$s || exit 1; done
 
-test: lint unit molecule ## Everything CI runs: lint, unit tests, every molecule scenario
+# Molecule runs before the integration tests: its docker_host scenario starts the engine they use.
+test: lint unit molecule integration ## Everything CI runs: lint, unit and integration tests, every molecule scenario
 
 bench: setup ## Speed and size figures as JSON under bench/results/
 	@mkdir -p bench/results

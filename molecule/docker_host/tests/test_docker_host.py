@@ -52,10 +52,11 @@ def bootstrapped_image(host, tmp_path_factory):
         cp /bin/busybox {rootfs}/bin/busybox
         for tool in sh echo true test; do ln -sf busybox {rootfs}/bin/$tool; done
         tar -C {rootfs} -c . | docker import - gt-molecule/busybox:bootstrap
-        printf 'FROM gt-molecule/busybox:bootstrap\\nRUN echo built > /built\\nCMD ["/bin/sh", "-c", "test -f /built"]\\n' \
-            > {work}/Dockerfile
         DOCKER_BUILDKIT=0 docker build -q -t gt-molecule/busybox:built {work}
     """
+    (work / "Dockerfile").write_text(
+        'FROM gt-molecule/busybox:bootstrap\nRUN echo built > /built\nCMD ["/bin/sh", "-c", "test -f /built"]\n'
+    )
     host.run_expect([0], f"bash -c {shlex.quote(script)}")
     yield "gt-molecule/busybox:built"
     host.run("docker image rm -f gt-molecule/busybox:built gt-molecule/busybox:bootstrap")
