@@ -1,0 +1,1235 @@
+# Copyright: (c) 2025, GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rule registry.  Every rule has a stable kebab-case id, a default severity, a scope
+(input, k8s, compose, parity) and one line of documentation; its function yields Hits."""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from . import k8s as kube
+from .durations import DurationError, parse_duration
+from .images import ImageInspector
+from .loader import ComposeProject, K8sObject
+
+DEFAULT_THRESHOLDS = {
+    # liveness initialDelaySeconds above this without a startupProbe is flagged
+    "max_liveness_initial_delay": 60,
+    # HorizontalPodAutoscaler minReplicas below this is flagged
+    "min_hpa_replicas": 2,
+    # a startup budget must be at least startup_seconds x this factor
+    "startup_safety_factor": 1.0,
+}
+STARTUP_ANNOTATION = "probes.goaltrajectory.ai/startup-seconds"
+# Pod Security Standards "baseline" allows only these added capabilities.
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+SHELL_BUILTINS = frozenset(
+    {"exit", "test", "[", "[[", "true", "false", ":", "echo", "printf", "cd", "export", "set", "exec", "read", "!"}
+)
+COMPOSE_DEFAULTS = {"interval": 30.0, "timeout": 30.0, "retries": 3, "start_period": 0.0}
+
+
+@dataclass(frozen=True)
+class Hit:
+    file: str
+    object: str
+    message: str
+    container: str = ""
+    field: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    scope: str
+    doc: str
+    check: Callable | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, severity: str, scope: str, doc: str):
+    def register(func):
+        if rule_id in RULES:
+            raise ValueError(f"duplicate rule id {rule_id}")
+        RULES[rule_id] = Rule(rule_id, severity, scope, doc, func)
+        return func
+
+    return register
+
+
+def _input_rule(rule_id: str, severity: str, doc: str) -> None:
+    RULES[rule_id] = Rule(rule_id, severity, "input", doc, None)
+
+
+_input_rule("input-missing", "error", "A path or glob matches no readable YAML file.")
+_input_rule("yaml-invalid", "error", "A file is not valid YAML.")
+_input_rule("document-unrecognized", "info", "A YAML document is neither a Kubernetes object nor a Compose file.")
+
+
+@dataclass
+class Context:
+    """Everything a rule may look at, with lookup tables built once."""
+
+    objects: list[K8sObject]
+    projects: list[ComposeProject]
+    thresholds: dict = field(default_factory=dict)
+    startup_seconds: dict = field(default_factory=dict)
+    parity: dict = field(default_factory=dict)
+    images: ImageInspector | None = None
+    schema: object = None
+
+    def __post_init__(self):
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(self.thresholds or {})}
+        self.workloads = [o for o in self.objects if kube.pod_spec(o) is not None]
+        self.labels = {id(o): kube.pod_labels(o) for o in self.workloads}
+        self.services = [o for o in self.objects if o.kind == "Service"]
+        self.policies = [o for o in self.objects if o.kind == "NetworkPolicy"]
+        self.by_ns: dict[str, list[K8sObject]] = {}
+        for o in self.workloads:
+            self.by_ns.setdefault(o.namespace, []).append(o)
+
+    def selected_by_service(self, svc: K8sObject) -> list[K8sObject]:
+        selector = (svc.data.get("spec") or {}).get("selector")
+        return [w for w in self.by_ns.get(svc.namespace, []) if kube.map_selector_matches(selector, self.labels[id(w)])]
+
+    def is_served(self, obj: K8sObject) -> bool:
+        if not self.services:
+            return True
+        labels = self.labels.get(id(obj), {})
+        return any(
+            s.namespace == obj.namespace
+            and kube.map_selector_matches((s.data.get("spec") or {}).get("selector"), labels)
+            for s in self.services
+        )
+
+    def startup_for(self, obj: K8sObject, container: str) -> float | None:
+        keys = (f"{obj.ident}/{container}", obj.ident, f"{obj.kind}/{obj.name}", f"{obj.name}/{container}", obj.name)
+        for key in keys:
+            if key in self.startup_seconds:
+                return float(self.startup_seconds[key])
+        template = kube.pod_template(obj) or {}
+        for meta in ((template.get("metadata") or {}), obj.metadata):
+            annotations = meta.get("annotations") or {}
+            for key in (f"{STARTUP_ANNOTATION}.{container}", STARTUP_ANNOTATION):
+                if key in annotations:
+                    try:
+                        return float(annotations[key])
+                    except (TypeError, ValueError):
+                        return None
+        return None
+
+    def compose_startup_for(self, service: str) -> float | None:
+        for key in (f"compose/{service}", service):
+            if key in self.startup_seconds:
+                return float(self.startup_seconds[key])
+        return None
+
+
+def _prefix(obj: K8sObject) -> str:
+    if obj.kind == "Pod":
+        return "spec"
+    if obj.kind == "CronJob":
+        return "spec.jobTemplate.spec.template.spec"
+    if obj.kind == "PodTemplate":
+        return "template.spec"
+    return "spec.template.spec"
+
+
+def _hit(obj: K8sObject, message: str, container: kube.Container | None = None, path: str = "") -> Hit:
+    fld = _prefix(obj)
+    if container is not None:
+        fld = f"{fld}.{container.field}"
+    if path:
+        fld = f"{fld}.{path}"
+    return Hit(obj.file, obj.ident, message, container.name if container else "", fld, obj.line)
+
+
+def _containers(ctx: Context, roles=("container", "sidecar", "init")):
+    for obj in ctx.workloads:
+        spec = kube.pod_spec(obj)
+        for c in kube.containers(spec):
+            if c.role in roles:
+                yield obj, spec, c
+
+
+def _probes(ctx: Context, kinds=kube.PROBE_KINDS, roles=("container", "sidecar", "init")):
+    for obj, spec, c in _containers(ctx, roles):
+        for kind in kinds:
+            probe = c.probe(kind)
+            if probe is not None:
+                yield obj, spec, c, kind, probe
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+@rule("schema-invalid", "error", "input", "An object fails its Kubernetes JSON schema or a Compose file is malformed.")
+def schema_invalid(ctx: Context) -> Iterator[Hit]:
+    for obj in ctx.objects:
+        if not obj.name:
+            yield Hit(obj.file, obj.ident, "metadata.name is required", field="metadata.name", line=obj.line)
+        if ctx.schema is not None:
+            for path, message in ctx.schema.errors(obj.data):
+                yield Hit(obj.file, obj.ident, message, field=path, line=obj.line)
+    for project in ctx.projects:
+        for name, svc in project.services.items():
+            where = project.file_of(name)
+            line = project.lines.get(name, ("", 0))[1]
+            if not isinstance(svc, dict):
+                yield Hit(where, name, "a service must be a mapping", field=f"services.{name}", line=line)
+                continue
+            if "image" not in svc and "build" not in svc:
+                yield Hit(where, name, "a service needs image or build", field=f"services.{name}", line=line)
+            hc = svc.get("healthcheck")
+            if hc is not None and not isinstance(hc, dict):
+                yield Hit(
+                    project.file_of(name, "healthcheck"),
+                    name,
+                    "healthcheck must be a mapping",
+                    field=f"services.{name}.healthcheck",
+                    line=line,
+                )
+            deps = svc.get("depends_on")
+            if deps is not None and not isinstance(deps, list | dict):
+                yield Hit(
+                    where,
+                    name,
+                    "depends_on must be a list or a mapping",
+                    field=f"services.{name}.depends_on",
+                    line=line,
+                )
+
+
+# --- peers: probe presence and ports ---------------------------------------------------------
+
+
+@rule(
+    "liveness-missing",
+    "warning",
+    "k8s",
+    "A long-running container has no livenessProbe (Jobs, CronJobs and init containers are exempt).",
+)
+def liveness_missing(ctx):
+    for obj, _spec, c in _containers(ctx, ("container",)):
+        if obj.kind not in kube.JOB_KINDS and c.probe("livenessProbe") is None:
+            yield _hit(obj, "no livenessProbe: a hung process is never restarted", c, "livenessProbe")
+
+
+@rule(
+    "readiness-missing",
+    "error",
+    "k8s",
+    "A container of a pod that a Service selects has no readinessProbe (Jobs and init containers are exempt).",
+)
+def readiness_missing(ctx):
+    for obj, _spec, c in _containers(ctx, ("container",)):
+        if obj.kind not in kube.JOB_KINDS and c.probe("readinessProbe") is None and ctx.is_served(obj):
+            yield _hit(obj, "no readinessProbe: traffic is sent before the container can serve it", c, "readinessProbe")
+
+
+@rule(
+    "probe-port-name-unknown",
+    "error",
+    "k8s",
+    "A probe names a port the container does not declare, so the kubelet cannot resolve it.",
+)
+def probe_port_name_unknown(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx):
+        handler, port = kube.probe_port(probe)
+        if isinstance(port, str) and not port.isdigit() and port not in kube.declared_names(c):
+            yield _hit(obj, f"{kind} port {port!r} is not a named port of the container", c, f"{kind}.{handler}.port")
+
+
+@rule(
+    "probe-port-undeclared",
+    "warning",
+    "k8s",
+    "A probe's port number is not one of the container's declared containerPorts.",
+)
+def probe_port_undeclared(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx):
+        handler, port = kube.probe_port(probe)
+        number = port if isinstance(port, int) and not isinstance(port, bool) else None
+        if isinstance(port, str) and port.isdigit():
+            number = int(port)
+        if number is not None and number not in kube.declared_numbers(c):
+            declared = sorted(kube.declared_numbers(c)) or "none"
+            yield _hit(
+                obj, f"{kind} probes port {number}, declared containerPorts: {declared}", c, f"{kind}.{handler}.port"
+            )
+
+
+@rule(
+    "liveness-readiness-identical",
+    "warning",
+    "k8s",
+    "livenessProbe and readinessProbe are identical; give liveness a higher failureThreshold.",
+)
+def liveness_readiness_identical(ctx):
+    for obj, _spec, c in _containers(ctx, ("container", "sidecar")):
+        live, ready = c.probe("livenessProbe"), c.probe("readinessProbe")
+        if live is not None and live == ready:
+            yield _hit(
+                obj,
+                "livenessProbe equals readinessProbe: a slow moment restarts the container instead of unreadying it",
+                c,
+                "livenessProbe",
+            )
+
+
+# --- peers: security -----------------------------------------------------------------------
+
+
+@rule("run-as-root", "error", "k8s", "A container runs as uid 0 (runAsUser: 0).")
+def run_as_root(ctx):
+    for obj, spec, c in _containers(ctx):
+        if kube.effective(c, spec, "runAsUser") == 0:
+            yield _hit(obj, "runAsUser is 0 (root)", c, "securityContext.runAsUser")
+
+
+@rule(
+    "run-as-non-root-unset",
+    "warning",
+    "k8s",
+    "Neither runAsNonRoot: true nor a non-zero runAsUser is set, so the image decides.",
+)
+def run_as_non_root_unset(ctx):
+    for obj, spec, c in _containers(ctx):
+        uid = kube.effective(c, spec, "runAsUser")
+        if kube.effective(c, spec, "runAsNonRoot") is not True and not (isinstance(uid, int) and uid > 0):
+            yield _hit(obj, "set runAsNonRoot: true and a fixed non-root runAsUser", c, "securityContext.runAsNonRoot")
+
+
+def _csc(c: kube.Container) -> dict:
+    sc = c.spec.get("securityContext")
+    return sc if isinstance(sc, dict) else {}
+
+
+@rule("privileged", "error", "k8s", "A container runs privileged.")
+def privileged(ctx):
+    for obj, _spec, c in _containers(ctx):
+        if _csc(c).get("privileged") is True:
+            yield _hit(
+                obj,
+                "privileged: true gives the container the host's devices and capabilities",
+                c,
+                "securityContext.privileged",
+            )
+
+
+@rule("privilege-escalation-allowed", "warning", "k8s", "allowPrivilegeEscalation is not set to false.")
+def privilege_escalation(ctx):
+    for obj, _spec, c in _containers(ctx):
+        if _csc(c).get("allowPrivilegeEscalation") is not False:
+            yield _hit(obj, "set allowPrivilegeEscalation: false", c, "securityContext.allowPrivilegeEscalation")
+
+
+def _caps(c: kube.Container, key: str) -> set[str]:
+    caps = _csc(c).get("capabilities") or {}
+    values = caps.get(key) if isinstance(caps, dict) else None
+    return {str(v).upper().removeprefix("CAP_") for v in values} if isinstance(values, list) else set()
+
+
+@rule("capabilities-not-dropped", "warning", "k8s", "capabilities.drop does not include ALL.")
+def capabilities_not_dropped(ctx):
+    for obj, _spec, c in _containers(ctx):
+        if "ALL" not in _caps(c, "drop"):
+            yield _hit(
+                obj, "drop ALL capabilities and add back only what is needed", c, "securityContext.capabilities.drop"
+            )
+
+
+@rule(
+    "capabilities-dangerous",
+    "error",
+    "k8s",
+    "capabilities.add includes a capability outside the Pod Security baseline set.",
+)
+def capabilities_dangerous(ctx):
+    for obj, _spec, c in _containers(ctx):
+        bad = sorted(_caps(c, "add") - BASELINE_CAPABILITIES)
+        if bad:
+            yield _hit(
+                obj,
+                f"adds capabilities outside the baseline set: {', '.join(bad)}",
+                c,
+                "securityContext.capabilities.add",
+            )
+
+
+@rule(
+    "seccomp-profile",
+    "warning",
+    "k8s",
+    "The seccomp profile is not RuntimeDefault or Localhost (Pod Security restricted).",
+)
+def seccomp_profile(ctx):
+    for obj, spec, c in _containers(ctx):
+        profile = kube.effective(c, spec, "seccompProfile")
+        kind = profile.get("type") if isinstance(profile, dict) else None
+        if kind not in ("RuntimeDefault", "Localhost"):
+            yield _hit(
+                obj,
+                f"seccompProfile.type is {kind or 'unset'}; use RuntimeDefault",
+                c,
+                "securityContext.seccompProfile",
+            )
+
+
+@rule("read-only-root-fs", "warning", "k8s", "readOnlyRootFilesystem is not true.")
+def read_only_root_fs(ctx):
+    for obj, _spec, c in _containers(ctx):
+        if _csc(c).get("readOnlyRootFilesystem") is not True:
+            yield _hit(
+                obj,
+                "set readOnlyRootFilesystem: true and mount emptyDirs where writes are needed",
+                c,
+                "securityContext.readOnlyRootFilesystem",
+            )
+
+
+@rule("host-namespace", "error", "k8s", "The pod shares the host's network, PID or IPC namespace.")
+def host_namespace(ctx):
+    for obj in ctx.workloads:
+        spec = kube.pod_spec(obj)
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(key) is True:
+                yield _hit(obj, f"{key}: true shares the host namespace", path=key)
+
+
+@rule("image-tag-latest", "warning", "k8s", "An image is untagged or tagged latest (and not pinned by digest).")
+def image_tag_latest(ctx):
+    for obj, _spec, c in _containers(ctx):
+        image = c.spec.get("image")
+        if not isinstance(image, str) or not image:
+            continue
+        tag, digest = kube.image_tag(image)
+        if not digest and tag in ("", "latest"):
+            yield _hit(obj, f"image {image!r} is not pinned: use a version tag or a digest", c, "image")
+
+
+def _resources(c: kube.Container, key: str) -> dict:
+    res = c.spec.get("resources") or {}
+    section = res.get(key) if isinstance(res, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
+@rule("resources-requests-missing", "warning", "k8s", "A container has no CPU or memory request.")
+def resources_requests_missing(ctx):
+    for obj, _spec, c in _containers(ctx):
+        missing = [r for r in ("cpu", "memory") if r not in _resources(c, "requests")]
+        if missing:
+            yield _hit(
+                obj,
+                f"no {' and '.join(missing)} request: the scheduler and HPA cannot account for it",
+                c,
+                "resources.requests",
+            )
+
+
+@rule("resources-limits-missing", "warning", "k8s", "A container has no CPU or memory limit.")
+def resources_limits_missing(ctx):
+    for obj, _spec, c in _containers(ctx):
+        missing = [r for r in ("cpu", "memory") if r not in _resources(c, "limits")]
+        if missing:
+            yield _hit(obj, f"no {' and '.join(missing)} limit", c, "resources.limits")
+
+
+# --- peers: objects ------------------------------------------------------------------------
+
+
+@rule(
+    "hpa-min-replicas",
+    "warning",
+    "k8s",
+    "A HorizontalPodAutoscaler allows fewer than min_hpa_replicas (default 2) replicas.",
+)
+def hpa_min_replicas(ctx):
+    floor = ctx.thresholds["min_hpa_replicas"]
+    for obj in ctx.objects:
+        if obj.kind == "HorizontalPodAutoscaler":
+            value = (obj.data.get("spec") or {}).get("minReplicas", 1)
+            if isinstance(value, int) and value < floor:
+                yield Hit(
+                    obj.file,
+                    obj.ident,
+                    f"minReplicas {value} < {floor}: one pod is a single point of failure",
+                    field="spec.minReplicas",
+                    line=obj.line,
+                )
+
+
+def _hpa_target(ctx, hpa: K8sObject) -> tuple[dict, K8sObject | None]:
+    ref = (hpa.data.get("spec") or {}).get("scaleTargetRef") or {}
+    for obj in ctx.objects:
+        if obj.kind == ref.get("kind") and obj.name == ref.get("name") and obj.namespace == hpa.namespace:
+            return ref, obj
+    return ref, None
+
+
+@rule("hpa-target-missing", "error", "k8s", "A HorizontalPodAutoscaler's scaleTargetRef names no object in the input.")
+def hpa_target_missing(ctx):
+    for obj in ctx.objects:
+        if obj.kind == "HorizontalPodAutoscaler":
+            ref, target = _hpa_target(ctx, obj)
+            if target is None:
+                yield Hit(
+                    obj.file,
+                    obj.ident,
+                    f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not defined",
+                    field="spec.scaleTargetRef",
+                    line=obj.line,
+                )
+
+
+@rule(
+    "hpa-target-requests-missing",
+    "error",
+    "k8s",
+    "An HPA scales on CPU/memory utilization but its target's containers have no request for it.",
+)
+def hpa_target_requests_missing(ctx):
+    for obj in ctx.objects:
+        if obj.kind != "HorizontalPodAutoscaler":
+            continue
+        spec = obj.data.get("spec") or {}
+        resources = set()
+        if spec.get("targetCPUUtilizationPercentage") is not None:
+            resources.add("cpu")
+        for metric in spec.get("metrics") or []:
+            res = (metric or {}).get("resource") or {}
+            if (metric or {}).get("type") == "Resource" and (res.get("target") or {}).get("type") == "Utilization":
+                resources.add(res.get("name"))
+        _ref, target = _hpa_target(ctx, obj)
+        if target is None or kube.pod_spec(target) is None:
+            continue
+        for c in kube.containers(kube.pod_spec(target)):
+            if c.role == "init":
+                continue
+            missing = sorted(r for r in resources if r not in _resources(c, "requests"))
+            if missing:
+                yield Hit(
+                    obj.file,
+                    obj.ident,
+                    f"{target.ident} container {c.name} has no {'/'.join(missing)} request; utilization is undefined",
+                    c.name,
+                    "spec.metrics",
+                    obj.line,
+                )
+
+
+@rule("service-selects-nothing", "error", "k8s", "A Service's selector matches no pod template in its namespace.")
+def service_selects_nothing(ctx):
+    for svc in ctx.services:
+        spec = svc.data.get("spec") or {}
+        if spec.get("type") == "ExternalName" or not spec.get("selector"):
+            continue
+        if not ctx.selected_by_service(svc):
+            yield Hit(
+                svc.file,
+                svc.ident,
+                f"selector {spec['selector']} matches no pod template",
+                field="spec.selector",
+                line=svc.line,
+            )
+
+
+@rule("selector-template-mismatch", "error", "k8s", "A workload's selector does not match its own pod template labels.")
+def selector_template_mismatch(ctx):
+    for obj in ctx.workloads:
+        if obj.kind not in kube.CONTROLLER_KINDS:
+            continue
+        selector = (obj.data.get("spec") or {}).get("selector")
+        labels = ctx.labels[id(obj)]
+        if obj.kind == "ReplicationController":
+            ok = selector is None or kube.map_selector_matches(selector, labels)
+        elif not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+            yield Hit(
+                obj.file,
+                obj.ident,
+                "spec.selector is required and must not be empty",
+                field="spec.selector",
+                line=obj.line,
+            )
+            continue
+        else:
+            ok = kube.selector_matches(selector, labels)
+        if not ok:
+            yield Hit(
+                obj.file,
+                obj.ident,
+                f"selector {selector} does not match template labels {labels}",
+                field="spec.selector",
+                line=obj.line,
+            )
+
+
+@rule("network-policy-missing", "warning", "k8s", "No NetworkPolicy in the input selects the pod.")
+def network_policy_missing(ctx):
+    for obj in ctx.workloads:
+        labels = ctx.labels[id(obj)]
+        covered = any(
+            p.namespace == obj.namespace
+            and kube.selector_matches((p.data.get("spec") or {}).get("podSelector", {}), labels)
+            for p in ctx.policies
+        )
+        if not covered:
+            yield Hit(
+                obj.file,
+                obj.ident,
+                "no NetworkPolicy selects these pods: all ingress and egress is allowed",
+                field="spec.template.metadata.labels",
+                line=obj.line,
+            )
+
+
+# --- what only the API server enforces -----------------------------------------------------
+
+
+@rule("liveness-success-threshold", "error", "k8s", "livenessProbe.successThreshold must be 1 (API server rule).")
+def liveness_success_threshold(ctx):
+    yield from _success_threshold(ctx, "livenessProbe")
+
+
+@rule("startup-success-threshold", "error", "k8s", "startupProbe.successThreshold must be 1 (API server rule).")
+def startup_success_threshold(ctx):
+    yield from _success_threshold(ctx, "startupProbe")
+
+
+def _success_threshold(ctx, kind):
+    for obj, _spec, c, _kind, probe in _probes(ctx, (kind,)):
+        value = probe.get("successThreshold")
+        if value is not None and value not in (0, 1):
+            yield _hit(
+                obj, f"{kind}.successThreshold is {value}; the API server only accepts 1", c, f"{kind}.successThreshold"
+            )
+
+
+@rule("probe-handler-count", "error", "k8s", "A probe must have exactly one handler: exec, httpGet, tcpSocket or grpc.")
+def probe_handler_count(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx):
+        found = kube.handlers(probe)
+        if len(found) != 1:
+            text = ", ".join(found) if found else "none"
+            yield _hit(obj, f"{kind} has {len(found)} handlers ({text}); exactly one is allowed", c, kind)
+
+
+@rule(
+    "readiness-termination-grace", "error", "k8s", "terminationGracePeriodSeconds is not allowed on a readinessProbe."
+)
+def readiness_termination_grace(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx, ("readinessProbe",)):
+        if "terminationGracePeriodSeconds" in probe:
+            yield _hit(
+                obj,
+                "readinessProbe.terminationGracePeriodSeconds is rejected by the API server",
+                c,
+                f"{kind}.terminationGracePeriodSeconds",
+            )
+
+
+@rule(
+    "init-container-probe",
+    "error",
+    "k8s",
+    "An init container that is not a sidecar (restartPolicy: Always) must not have probes.",
+)
+def init_container_probe(ctx):
+    for obj, _spec, c, kind, _probe in _probes(ctx, roles=("init",)):
+        yield _hit(
+            obj,
+            f"{kind} on an init container is rejected; make it a sidecar (restartPolicy: Always) or drop the probe",
+            c,
+            kind,
+        )
+
+
+@rule("probe-timing-invalid", "error", "k8s", "A probe timing field is negative, zero or not an integer.")
+def probe_timing_invalid(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx):
+        for key in (*kube.PROBE_DEFAULTS, "terminationGracePeriodSeconds"):
+            if key not in probe:
+                continue
+            value = probe[key]
+            if not isinstance(value, int) or isinstance(value, bool):
+                yield _hit(obj, f"{key} must be an integer, got {value!r}", c, f"{kind}.{key}")
+            elif value < 0:
+                yield _hit(obj, f"{key} is negative ({value})", c, f"{kind}.{key}")
+            elif value == 0 and key != "initialDelaySeconds":
+                default = kube.PROBE_DEFAULTS.get(key)
+                text = f"silently becomes the default {default}" if default else "is rejected"
+                yield _hit(obj, f"{key}: 0 {text}; write the value you mean", c, f"{kind}.{key}")
+
+
+@rule("probe-http-scheme", "error", "k8s", "httpGet.scheme must be HTTP or HTTPS.")
+def probe_http_scheme(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx):
+        http = probe.get("httpGet")
+        if isinstance(http, dict) and "scheme" in http and http["scheme"] not in ("HTTP", "HTTPS"):
+            yield _hit(obj, f"scheme {http['scheme']!r} is not HTTP or HTTPS", c, f"{kind}.httpGet.scheme")
+
+
+# --- timing --------------------------------------------------------------------------------
+
+
+@rule("probe-timeout-ge-period", "warning", "k8s", "A probe's timeoutSeconds is not below its periodSeconds.")
+def probe_timeout_ge_period(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx, roles=("container", "sidecar")):
+        t = kube.timing(probe)
+        if t["timeoutSeconds"] >= t["periodSeconds"]:
+            yield _hit(
+                obj,
+                f"timeoutSeconds {t['timeoutSeconds']} >= periodSeconds {t['periodSeconds']}: probes overlap",
+                c,
+                f"{kind}.timeoutSeconds",
+            )
+
+
+@rule(
+    "liveness-before-readiness",
+    "warning",
+    "k8s",
+    "Liveness gives up (failureThreshold x periodSeconds) before readiness does.",
+)
+def liveness_before_readiness(ctx):
+    for obj, _spec, c in _containers(ctx, ("container", "sidecar")):
+        live, ready = c.probe("livenessProbe"), c.probe("readinessProbe")
+        if live is None or ready is None:
+            continue
+        lt, rt = kube.timing(live), kube.timing(ready)
+        live_window = lt["failureThreshold"] * lt["periodSeconds"]
+        ready_window = rt["failureThreshold"] * rt["periodSeconds"]
+        if live_window < ready_window:
+            yield _hit(
+                obj,
+                f"liveness restarts after {live_window}s of failures, before readiness unreadies after {ready_window}s",
+                c,
+                "livenessProbe.failureThreshold",
+            )
+
+
+@rule(
+    "liveness-initial-delay-without-startup",
+    "warning",
+    "k8s",
+    "A liveness initialDelaySeconds above max_liveness_initial_delay without a startupProbe.",
+)
+def liveness_initial_delay(ctx):
+    limit = ctx.thresholds["max_liveness_initial_delay"]
+    for obj, _spec, c in _containers(ctx, ("container", "sidecar")):
+        live = c.probe("livenessProbe")
+        if live is None or c.probe("startupProbe") is not None:
+            continue
+        delay = kube.timing(live)["initialDelaySeconds"]
+        if delay > limit:
+            yield _hit(
+                obj,
+                f"initialDelaySeconds {delay} > {limit}: use a startupProbe so slow starts do not delay detection",
+                c,
+                "livenessProbe.initialDelaySeconds",
+            )
+
+
+def startup_budget(container: kube.Container) -> tuple[float, str]:
+    """Seconds before the kubelet kills a container that has not started, and which probe sets it."""
+    for kind in ("startupProbe", "livenessProbe"):
+        probe = container.probe(kind)
+        if probe is not None:
+            t = kube.timing(probe)
+            return t["initialDelaySeconds"] + t["failureThreshold"] * t["periodSeconds"], kind
+    return math.inf, ""
+
+
+@rule(
+    "startup-budget-too-short",
+    "error",
+    "k8s",
+    "initialDelaySeconds + failureThreshold x periodSeconds is below the declared or measured startup time.",
+)
+def startup_budget_too_short(ctx):
+    factor = ctx.thresholds["startup_safety_factor"]
+    for obj, _spec, c in _containers(ctx, ("container", "sidecar")):
+        startup = ctx.startup_for(obj, c.name)
+        if startup is None:
+            continue
+        budget, kind = startup_budget(c)
+        if budget < startup * factor:
+            yield _hit(
+                obj,
+                f"{kind} allows {budget:g}s to start, the container needs {startup:g}s (x{factor:g}): killed before up",
+                c,
+                f"{kind}.failureThreshold",
+            )
+
+
+# --- Service <-> container port <-> probe port ---------------------------------------------
+
+
+def _service_ports(svc: K8sObject):
+    for index, port in enumerate((svc.data.get("spec") or {}).get("ports") or []):
+        if isinstance(port, dict):
+            yield index, port, port.get("targetPort", port.get("port"))
+
+
+@rule(
+    "service-target-port-unknown",
+    "error",
+    "k8s",
+    "A Service targetPort name is not a named containerPort of any selected pod.",
+)
+def service_target_port_unknown(ctx):
+    for svc in ctx.services:
+        pods = ctx.selected_by_service(svc)
+        if not pods:
+            continue
+        for index, _port, target in _service_ports(svc):
+            if isinstance(target, str) and not target.isdigit():
+                names = {n for w in pods for c in kube.containers(kube.pod_spec(w)) for n in kube.declared_names(c)}
+                if target not in names:
+                    yield Hit(
+                        svc.file,
+                        svc.ident,
+                        f"targetPort {target!r} is not a named port of the selected pods ({sorted(names) or 'none'})",
+                        field=f"spec.ports[{index}].targetPort",
+                        line=svc.line,
+                    )
+
+
+@rule(
+    "service-target-port-undeclared",
+    "warning",
+    "k8s",
+    "A Service targetPort number is not declared by any selected container.",
+)
+def service_target_port_undeclared(ctx):
+    for svc in ctx.services:
+        pods = ctx.selected_by_service(svc)
+        if not pods:
+            continue
+        for index, _port, target in _service_ports(svc):
+            if isinstance(target, int) and not isinstance(target, bool):
+                numbers = {n for w in pods for c in kube.containers(kube.pod_spec(w)) for n in kube.declared_numbers(c)}
+                if target not in numbers:
+                    yield Hit(
+                        svc.file,
+                        svc.ident,
+                        f"targetPort {target} is not a containerPort of the selected pods ({sorted(numbers) or '-'})",
+                        field=f"spec.ports[{index}].targetPort",
+                        line=svc.line,
+                    )
+
+
+@rule(
+    "service-port-not-probed",
+    "warning",
+    "k8s",
+    "The container port a Service sends traffic to is not the port its readinessProbe checks.",
+)
+def service_port_not_probed(ctx):
+    for svc in ctx.services:
+        for w in ctx.selected_by_service(svc):
+            for c in kube.containers(kube.pod_spec(w)):
+                if c.role == "init":
+                    continue
+                ready = c.probe("readinessProbe")
+                handler, probe_port = kube.probe_port(ready or {})
+                if handler is None:
+                    continue
+                probed = kube.resolve_port(c, probe_port)
+                for index, _port, target in _service_ports(svc):
+                    number = kube.resolve_port(c, target)
+                    if number is None or number not in kube.declared_numbers(c) or probed in (None, number):
+                        continue
+                    yield Hit(
+                        svc.file,
+                        svc.ident,
+                        f"{w.ident} container {c.name} serves targetPort {number}, its readinessProbe checks {probed}",
+                        c.name,
+                        f"spec.ports[{index}].targetPort",
+                        svc.line,
+                    )
+
+
+# --- Compose -------------------------------------------------------------------------------
+
+
+def _depends(svc: dict) -> dict:
+    deps = svc.get("depends_on")
+    if isinstance(deps, list):
+        return {str(d): {"condition": "service_started"} for d in deps}
+    if isinstance(deps, dict):
+        return {str(k): (v if isinstance(v, dict) else {}) for k, v in deps.items()}
+    return {}
+
+
+def _services(ctx):
+    for project in ctx.projects:
+        for name, svc in project.services.items():
+            if isinstance(svc, dict):
+                yield project, name, svc
+
+
+def _chit(project: ComposeProject, name: str, message: str, key: str = "", path: str = "") -> Hit:
+    line = project.lines.get(name, ("", 0))[1]
+    return Hit(project.file_of(name, key), name, message, "", f"services.{name}" + (f".{path}" if path else ""), line)
+
+
+def healthcheck(svc: dict) -> dict | None:
+    """The service's effective healthcheck mapping, or None when absent or disabled."""
+    hc = svc.get("healthcheck")
+    if not isinstance(hc, dict) or hc.get("disable") is True:
+        return None
+    test = hc.get("test")
+    if test == ["NONE"] or test == "NONE" or (isinstance(test, list) and test[:1] == ["NONE"]):
+        return None
+    return hc
+
+
+@rule("compose-depends-on-unknown", "error", "compose", "depends_on names a service that the project does not define.")
+def compose_depends_on_unknown(ctx):
+    for project, name, svc in _services(ctx):
+        for dep in _depends(svc):
+            if dep not in project.services:
+                yield _chit(
+                    project,
+                    name,
+                    f"depends_on {dep!r}, which is not a service of the project",
+                    "depends_on",
+                    "depends_on",
+                )
+
+
+@rule(
+    "compose-depends-healthy-no-healthcheck",
+    "error",
+    "compose",
+    "A service others wait for with service_healthy has no healthcheck (or it is disabled/NONE).",
+)
+def compose_depends_healthy(ctx):
+    for project, name, svc in _services(ctx):
+        for dep, cond in _depends(svc).items():
+            target = project.services.get(dep)
+            if cond.get("condition") != "service_healthy" or not isinstance(target, dict) or healthcheck(target):
+                continue
+            image = target.get("image")
+            explicit = isinstance(target.get("healthcheck"), dict)
+            if not explicit and isinstance(image, str) and ctx.images is not None and ctx.images.healthcheck(image):
+                continue
+            yield _chit(
+                project,
+                dep,
+                f"{name} waits for {dep} with service_healthy but {dep} has no healthcheck: `up` fails",
+                "healthcheck",
+                "healthcheck",
+            )
+
+
+def _hc_items(ctx):
+    for project, name, svc in _services(ctx):
+        hc = healthcheck(svc)
+        if hc is not None:
+            yield project, name, svc, hc
+
+
+def _durations(hc: dict) -> dict:
+    values = {}
+    for key in ("interval", "timeout", "start_period", "start_interval"):
+        if key in hc:
+            try:
+                values[key] = parse_duration(hc[key])
+            except DurationError:
+                values[key] = None
+    return values
+
+
+def compose_timing(hc: dict) -> dict:
+    """Effective healthcheck timing in seconds (Compose defaults for what is missing or invalid)."""
+    parsed = _durations(hc)
+    result = {k: (parsed.get(k) if parsed.get(k) else v) for k, v in COMPOSE_DEFAULTS.items() if k != "retries"}
+    if parsed.get("start_period") == 0.0:
+        result["start_period"] = 0.0
+    retries = hc.get("retries")
+    result["retries"] = retries if isinstance(retries, int) and not isinstance(retries, bool) and retries > 0 else 3
+    return result
+
+
+def compose_budget(hc: dict) -> float:
+    t = compose_timing(hc)
+    return t["start_period"] + t["retries"] * t["interval"]
+
+
+@rule(
+    "compose-duration-invalid",
+    "error",
+    "compose",
+    "A healthcheck duration (interval, timeout, start_period, start_interval) does not parse.",
+)
+def compose_duration_invalid(ctx):
+    for project, name, _svc, hc in _hc_items(ctx):
+        for key in ("interval", "timeout", "start_period", "start_interval"):
+            if key not in hc:
+                continue
+            try:
+                value = parse_duration(hc[key])
+            except DurationError as exc:
+                yield _chit(project, name, str(exc), "healthcheck", f"healthcheck.{key}")
+                continue
+            if value < 0 or (value == 0 and key in ("interval", "timeout")):
+                yield _chit(
+                    project, name, f"{key} must be positive, got {hc[key]!r}", "healthcheck", f"healthcheck.{key}"
+                )
+
+
+@rule(
+    "compose-healthcheck-timeout-ge-interval", "warning", "compose", "A healthcheck timeout is not below its interval."
+)
+def compose_timeout_ge_interval(ctx):
+    for project, name, _svc, hc in _hc_items(ctx):
+        t = compose_timing(hc)
+        if t["timeout"] >= t["interval"]:
+            yield _chit(
+                project,
+                name,
+                f"timeout {t['timeout']:g}s >= interval {t['interval']:g}s (defaults are 30s each)",
+                "healthcheck",
+                "healthcheck.timeout",
+            )
+
+
+@rule("compose-healthcheck-retries", "error", "compose", "A healthcheck's retries is below 1 or not an integer.")
+def compose_retries(ctx):
+    for project, name, _svc, hc in _hc_items(ctx):
+        if "retries" in hc:
+            value = hc["retries"]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                yield _chit(
+                    project,
+                    name,
+                    f"retries must be an integer >= 1, got {value!r}",
+                    "healthcheck",
+                    "healthcheck.retries",
+                )
+
+
+def test_argv(test) -> tuple[str, list[str]] | None:
+    """(form, argv) of a healthcheck test: form is CMD or CMD-SHELL; None if malformed."""
+    if isinstance(test, str):
+        return ("CMD-SHELL", [test]) if test.strip() else None
+    if not isinstance(test, list) or not test or not all(isinstance(t, str) for t in test):
+        return None
+    form, rest = test[0], test[1:]
+    if form == "CMD" and rest:
+        return form, rest
+    if form == "CMD-SHELL" and len(rest) == 1 and rest[0].strip():
+        return form, rest
+    return None
+
+
+@rule(
+    "compose-healthcheck-test-invalid",
+    "error",
+    "compose",
+    "healthcheck.test is not a string or a [CMD, ...] / [CMD-SHELL, cmd] / [NONE] list.",
+)
+def compose_test_invalid(ctx):
+    for project, name, _svc, hc in _hc_items(ctx):
+        if "test" not in hc:
+            continue
+        if test_argv(hc["test"]) is None:
+            yield _chit(
+                project,
+                name,
+                f"test {hc['test']!r} is not [CMD, args...], [CMD-SHELL, 'command'] or a string",
+                "healthcheck",
+                "healthcheck.test",
+            )
+
+
+def shell_commands(script: str) -> list[str]:
+    """First word of each simple command of a shell line (best effort, builtins removed)."""
+    words = []
+    for segment in re.split(r"&&|\|\||[;|&\n]", script):
+        try:
+            parts = shlex.split(segment)
+        except ValueError:
+            parts = segment.split()
+        while parts and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", parts[0]):
+            parts.pop(0)
+        if parts and parts[0] not in SHELL_BUILTINS and "$" not in parts[0] and not parts[0].startswith(("(", "{")):
+            words.append(parts[0])
+    return words
+
+
+@rule(
+    "compose-healthcheck-binary-missing",
+    "error",
+    "compose",
+    "The healthcheck command's binary is not in the image (checked when the image is present locally).",
+)
+def compose_binary_missing(ctx):
+    if ctx.images is None:
+        return
+    for project, name, svc, hc in _hc_items(ctx):
+        image = svc.get("image")
+        parsed = test_argv(hc.get("test"))
+        if not isinstance(image, str) or parsed is None or ctx.images.inspect(image) is None:
+            continue
+        form, argv = parsed
+        binaries = [argv[0]] if form == "CMD" else ["/bin/sh", *shell_commands(argv[0])]
+        for binary in dict.fromkeys(binaries):
+            if ctx.images.find_binary(image, binary) is False:
+                yield _chit(
+                    project,
+                    name,
+                    f"healthcheck runs {binary!r}, which image {image} does not contain: the check always fails",
+                    "healthcheck",
+                    "healthcheck.test",
+                )
+
+
+@rule(
+    "compose-startup-budget-too-short",
+    "error",
+    "compose",
+    "start_period + retries x interval is below the declared or measured startup time.",
+)
+def compose_startup_budget(ctx):
+    factor = ctx.thresholds["startup_safety_factor"]
+    for project, name, _svc, hc in _hc_items(ctx):
+        startup = ctx.compose_startup_for(name)
+        if startup is None:
+            continue
+        budget = compose_budget(hc)
+        if budget < startup * factor:
+            yield _chit(
+                project,
+                name,
+                f"healthcheck turns unhealthy after {budget:g}s, the service needs {startup:g}s (x{factor:g}) to start",
+                "healthcheck",
+                "healthcheck.start_period",
+            )
+
+
+# --- Compose <-> Kubernetes parity ---------------------------------------------------------
+
+
+def _parity_pairs(ctx):
+    for project, name, svc, hc in _hc_items(ctx):
+        ref = ctx.parity.get(name, name)
+        for obj in ctx.workloads:
+            if ref not in (obj.ident, f"{obj.kind}/{obj.name}", obj.name):
+                continue
+            regular = [c for c in kube.containers(kube.pod_spec(obj)) if c.role == "container"]
+            chosen = next((c for c in regular if c.name == name), regular[0] if regular else None)
+            if chosen is not None:
+                yield project, name, svc, hc, obj, chosen
+
+
+def _compose_target(hc: dict) -> dict:
+    parsed = test_argv(hc.get("test"))
+    if parsed is None:
+        return {}
+    form, argv = parsed
+    text = " ".join(argv)
+    url = re.search(r"https?://[^\s'\"]+", text)
+    if url:
+        parts = urlparse(url.group(0))
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return {"port": port, "path": parts.path or "/"}
+    first = argv[0] if form == "CMD" else (shell_commands(argv[0]) or [""])[0]
+    return {"binary": first.rsplit("/", 1)[-1]}
+
+
+@rule(
+    "parity-probe-target",
+    "warning",
+    "parity",
+    "A service's Compose healthcheck and its Kubernetes probe check different endpoints or commands.",
+)
+def parity_probe_target(ctx):
+    for project, name, _svc, hc, obj, c in _parity_pairs(ctx):
+        compose = _compose_target(hc)
+        probe = c.probe("readinessProbe") or c.probe("livenessProbe")
+        if not compose or probe is None:
+            continue
+        http, exec_ = probe.get("httpGet"), probe.get("exec")
+        if "port" in compose and isinstance(http, dict):
+            port = kube.resolve_port(c, http.get("port"))
+            path = http.get("path", "/")
+            if (port, path) != (compose["port"], compose["path"]):
+                yield _chit(
+                    project,
+                    name,
+                    f"Compose checks :{compose['port']}{compose['path']}, {obj.ident} probes :{port}{path}",
+                    "healthcheck",
+                    "healthcheck.test",
+                )
+        elif "binary" in compose and isinstance(exec_, dict):
+            command = exec_.get("command") or [""]
+            first = str(command[0]).rsplit("/", 1)[-1]
+            if first in ("sh", "bash") and len(command) > 2:
+                first = (shell_commands(str(command[-1])) or [""])[0].rsplit("/", 1)[-1]
+            if first != compose["binary"]:
+                yield _chit(
+                    project,
+                    name,
+                    f"Compose runs {compose['binary']!r}, {obj.ident} runs {first!r}",
+                    "healthcheck",
+                    "healthcheck.test",
+                )
+
+
+@rule(
+    "parity-probe-timing",
+    "warning",
+    "parity",
+    "Kubernetes probes are stricter than the Compose healthcheck (shorter timeout or startup budget).",
+)
+def parity_probe_timing(ctx):
+    for project, name, _svc, hc, obj, c in _parity_pairs(ctx):
+        ct = compose_timing(hc)
+        probe = c.probe("readinessProbe") or c.probe("livenessProbe")
+        if probe is not None:
+            timeout = kube.timing(probe)["timeoutSeconds"]
+            if ct["timeout"] > timeout:
+                yield _chit(
+                    project,
+                    name,
+                    f"Compose allows {ct['timeout']:g}s per check, {obj.ident} only timeoutSeconds {timeout}",
+                    "healthcheck",
+                    "healthcheck.timeout",
+                )
+        budget, kind = startup_budget(c)
+        if kind and compose_budget(hc) > budget:
+            yield _chit(
+                project,
+                name,
+                f"Compose waits {compose_budget(hc):g}s for a start, {obj.ident} {kind} kills after {budget:g}s",
+                "healthcheck",
+                "healthcheck.start_period",
+            )

@@ -1,0 +1,302 @@
+#!/usr/bin/python
+# Copyright: (c) 2025, GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: probe_lint
+short_description: Lint Kubernetes manifests and Compose files for probe, health and security mistakes
+version_added: 0.1.0
+author:
+  - GoalTrajectory.AI platform team
+description:
+  - Statically checks Kubernetes objects and Docker Compose projects with one rule registry
+    (C(python -m plugins.module_utils.probes rules) lists every rule id, severity and one-line doc).
+  - Covers what kube-linter, Polaris, kube-score and kubeconform check about probes, security context,
+    resources, selectors, HorizontalPodAutoscalers, NetworkPolicies and schema.
+  - Also checks what none of them does, the rules only the API server enforces (liveness and startup
+    C(successThreshold) must be 1, one handler per probe, no C(terminationGracePeriodSeconds) on readiness probes,
+    no probes on non-sidecar init containers, no zero or negative timings, HTTP scheme), probe timing
+    (timeout below period, liveness giving up after readiness, a startup budget that covers the declared or
+    measured startup time), Service C(targetPort) to container port to probe port agreement, Compose
+    healthchecks, and parity between a service's Compose healthcheck and its Kubernetes probes.
+  - Kubernetes probe defaults are applied as the API server does (initialDelaySeconds 0, periodSeconds 10,
+    timeoutSeconds 1, successThreshold 1, failureThreshold 3); Compose healthcheck defaults are interval 30s,
+    timeout 30s, retries 3, start_period 0s.
+  - A YAML or schema error in an input is reported as a finding naming the file, not as a module error.
+  - Compose override files are merged the way Compose merges them (C(compose.override.yaml) next to
+    C(compose.yaml); explicit O(compose_projects) in order like C(-f a -f b); C(!reset) and C(!override) tags).
+requirements:
+  - PyYAML
+  - kubernetes-validate (optional, for Kubernetes JSON-schema validation)
+  - The docker CLI and a running engine (optional, to check healthcheck binaries in local images)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.probes
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; check mode runs the same checks.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  paths:
+    description:
+      - Files, directories (searched recursively for C(*.yaml) and C(*.yml)) or globs of multi-document
+        Kubernetes YAML and Compose files, on the managed host.
+      - Relative paths are resolved against O(base_dir).
+      - A path that matches nothing is an C(input-missing) finding.
+    type: list
+    elements: path
+    default: []
+  definitions:
+    description:
+      - Inline Kubernetes objects or Compose projects (mappings), or YAML text, checked together with O(paths).
+    type: list
+    elements: raw
+    default: []
+  compose_projects:
+    description:
+      - Compose projects given as lists of files merged in order, as with C(docker compose -f a -f b).
+    type: list
+    elements: list
+    default: []
+  base_dir:
+    description: Directory that relative O(paths) are resolved against; the current directory when empty.
+    type: path
+    default: ""
+  fail_on:
+    description:
+      - The least severe finding that makes the module fail. V(none) never fails.
+    type: str
+    choices: [error, warning, info, none]
+    default: error
+  disable:
+    description: Rule ids to skip, for example V(network-policy-missing).
+    type: list
+    elements: str
+    default: []
+  thresholds:
+    description:
+      - Rule thresholds. Keys are V(max_liveness_initial_delay) (default 60 seconds),
+        V(min_hpa_replicas) (default 2), V(startup_safety_factor) (default 1.0, multiplies startup times)
+        and V(startup_seconds) (same as O(startup_seconds)).
+    type: dict
+    default: {}
+  startup_seconds:
+    description:
+      - Declared or measured startup time in seconds per object or Compose service, checked against the
+        startup budget of the probes.
+      - Keys are tried in this order, C(Kind/namespace/name/container), C(Kind/namespace/name), C(Kind/name),
+        C(name/container), C(name); for Compose services C(compose/service) and C(service).
+      - The pod template annotation C(probes.goaltrajectory.ai/startup-seconds) (or
+        C(probes.goaltrajectory.ai/startup-seconds.<container>)) declares it in the manifest itself.
+      - The C(time_to_first_success) or C(recommended.startup_seconds) returned by
+        M(goaltrajectory.platform.probe_check) is a measured value to feed in here.
+    type: dict
+    default: {}
+  parity:
+    description:
+      - Maps a Compose service name to the Kubernetes workload (C(Kind/namespace/name), C(Kind/name) or C(name))
+        whose probes must agree with its healthcheck. By default a workload with the service's name is used.
+    type: dict
+    default: {}
+  check_images:
+    description: Inspect images present locally (never pulled) for HEALTHCHECKs and healthcheck binaries.
+    type: bool
+    default: true
+  schema:
+    description: Validate Kubernetes objects against the Kubernetes JSON schema (strict, unknown fields rejected).
+    type: bool
+    default: true
+  kubernetes_version:
+    description: Kubernetes version whose schema is used; the newest bundled with kubernetes-validate when unset.
+    type: str
+seealso:
+  - module: goaltrajectory.platform.probe_check
+  - name: Configure Liveness, Readiness and Startup Probes
+    description: Kubernetes documentation of probe fields and defaults.
+    link: https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/
+  - name: Compose file healthcheck
+    description: Compose specification of healthcheck and its defaults.
+    link: https://docs.docker.com/reference/compose-file/services/#healthcheck
+"""
+
+EXAMPLES = r"""
+- name: Lint the rendered manifests and the Compose project
+  goaltrajectory.platform.probe_lint:
+    paths:
+      - /srv/goaltrajectory/k8s/
+      - /srv/goaltrajectory/compose/compose.yaml
+    startup_seconds:
+      backend: 40
+  register: probe_lint_result
+
+- name: Lint one Compose project made of a base and a production file, failing on warnings too
+  goaltrajectory.platform.probe_lint:
+    compose_projects:
+      - [/srv/app/compose.yaml, /srv/app/compose.prod.yaml]
+    fail_on: warning
+    disable:
+      - compose-healthcheck-binary-missing
+
+- name: Check an inline object with a stricter liveness delay
+  goaltrajectory.platform.probe_lint:
+    definitions:
+      - apiVersion: v1
+        kind: Pod
+        metadata:
+          name: demo
+        spec:
+          containers:
+            - name: web
+              image: nginx:1.27
+              livenessProbe:
+                httpGet:
+                  port: 80
+                initialDelaySeconds: 45
+    thresholds:
+      max_liveness_initial_delay: 30
+    fail_on: none
+"""
+
+RETURN = r"""
+findings:
+  description: Every finding, ordered by file and position.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rule:
+      description: Rule id.
+      returned: always
+      type: str
+      sample: probe-port-undeclared
+    severity:
+      description: V(error), V(warning) or V(info).
+      returned: always
+      type: str
+      sample: warning
+    file:
+      description: The input file, or C(<definitions[N]>) for inline definitions.
+      returned: always
+      type: str
+      sample: k8s/backend-deployment.yaml
+    object:
+      description:
+        - C(Kind/namespace/name) of a Kubernetes object or the Compose service name.
+        - Empty for file-level findings.
+      returned: always
+      type: str
+      sample: Deployment/goaltrajectory/backend
+    container:
+      description: The container name, empty when the finding is not about one container.
+      returned: always
+      type: str
+      sample: backend
+    field:
+      description: Dotted path of the offending field.
+      returned: always
+      type: str
+      sample: spec.template.spec.containers[backend].livenessProbe.httpGet.port
+    message:
+      description: What is wrong and why it matters.
+      returned: always
+      type: str
+      sample: livenessProbe probes port 8080, declared containerPorts [8000]
+    line:
+      description: Line of the YAML document (or Compose service) the finding belongs to; 0 when unknown.
+      returned: always
+      type: int
+      sample: 12
+summary:
+  description: Number of findings per severity and in total.
+  returned: always
+  type: dict
+  sample: {"error": 0, "warning": 3, "info": 0, "total": 3}
+inputs:
+  description: What was read, the number of Kubernetes objects and the files of each Compose project.
+  returned: success
+  type: dict
+  sample: {"objects": 12, "compose_projects": [["compose.yaml", "compose.override.yaml"]]}
+rules:
+  description: Every rule that ran, with its id, default severity, scope and one-line doc.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"id": "liveness-missing", "severity": "warning", "scope": "k8s", "doc": "A long-running container ..."}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import engine
+
+
+def argspec() -> dict:
+    return {
+        "paths": {"type": "list", "elements": "path", "default": []},
+        "definitions": {"type": "list", "elements": "raw", "default": []},
+        "compose_projects": {"type": "list", "elements": "list", "default": []},
+        "base_dir": {"type": "path", "default": ""},
+        "fail_on": {"type": "str", "choices": ["error", "warning", "info", "none"], "default": "error"},
+        "disable": {"type": "list", "elements": "str", "default": []},
+        "thresholds": {"type": "dict", "default": {}},
+        "startup_seconds": {"type": "dict", "default": {}},
+        "parity": {"type": "dict", "default": {}},
+        "check_images": {"type": "bool", "default": True},
+        "schema": {"type": "bool", "default": True},
+        "kubernetes_version": {"type": "str"},
+        "docker_cli": {"type": "str", "default": "docker"},
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    params = module.params
+    if not params["paths"] and not params["definitions"] and not params["compose_projects"]:
+        module.fail_json(msg="nothing to lint: give paths, definitions or compose_projects", changed=False)
+    images = None
+    if params["check_images"]:
+        images = engine.ImageInspector(params["docker_cli"])
+    try:
+        result = engine.lint(
+            paths=params["paths"],
+            definitions=params["definitions"],
+            compose_projects=params["compose_projects"],
+            disable=params["disable"],
+            thresholds=params["thresholds"],
+            startup_seconds=params["startup_seconds"],
+            parity=params["parity"],
+            fail_on=params["fail_on"],
+            check_images=params["check_images"],
+            schema=params["schema"],
+            kubernetes_version=params["kubernetes_version"],
+            base_dir=params["base_dir"],
+            images=images,
+        )
+    except (ValueError, TypeError) as exc:
+        module.fail_json(msg=f"invalid options: {exc}", changed=False, findings=[], summary={})
+    finally:
+        if images is not None:
+            images.close()
+    result.pop("_findings")
+    failed = result.pop("failed")
+    result["rules"] = [r for r in engine.rule_table() if r["id"] not in params["disable"]]
+    if failed:
+        summary = result["summary"]
+        module.fail_json(
+            msg=f"probe_lint: {summary['error']} error(s), {summary['warning']} warning(s) "
+            f"(fail_on={params['fail_on']})",
+            changed=False,
+            **result,
+        )
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Reading inputs: multi-document YAML, Lists, line numbers, Compose merging and interpolation."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import durations, engine, loader
+
+
+def write(path, text):
+    path.write_text(textwrap.dedent(text).lstrip())
+    return str(path)
+
+
+def test_multi_document_list_and_lines(tmp_path):
+    file = write(
+        tmp_path / "all.yaml",
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: a}
+        ---
+        # comment
+        apiVersion: v1
+        kind: List
+        items:
+          - {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}
+          - {apiVersion: v1, kind: Secret, metadata: {name: c, namespace: x}}
+        ---
+        """,
+    )
+    inputs = loader.load([file])
+    assert [(o.ident, o.line) for o in inputs.objects] == [
+        ("ConfigMap/default/a", 1),
+        ("ConfigMap/default/b", 6),
+        ("Secret/x/c", 6),
+    ]
+    assert inputs.findings == []
+
+
+def test_directory_and_glob_expansion(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    write(tmp_path / "sub" / "a.yml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}")
+    write(tmp_path / "b.yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: b}}")
+    write(tmp_path / ".hidden" / "c.yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}}")
+    write(tmp_path / "notes.txt", "not yaml")
+    names = sorted(o.name for o in loader.load([str(tmp_path)]).objects)
+    assert names == ["a", "b"]
+    names = sorted(o.name for o in loader.load([str(tmp_path / "**" / "*.yml")]).objects)
+    assert names == ["a"]
+    names = [o.name for o in loader.load(["b.yaml"], base_dir=str(tmp_path)).objects]
+    assert names == ["b"]
+
+
+def test_override_file_is_merged_like_compose(tmp_path):
+    write(
+        tmp_path / "compose.yaml",
+        """
+        services:
+          api:
+            image: api:1
+            command: [serve, --port, "80"]
+            environment: [A=1, B=2]
+            ports: ["80:80"]
+            volumes: ["data:/data", "./conf:/etc/conf:ro"]
+            depends_on: [db]
+            healthcheck:
+              test: [CMD, curl, -f, http://localhost/]
+              interval: 10s
+              timeout: 2s
+          db:
+            image: postgres:16
+            healthcheck:
+              test: [CMD, pg_isready]
+        """,
+    )
+    write(
+        tmp_path / "compose.override.yaml",
+        """
+        services:
+          api:
+            command: [serve, --reload]
+            environment: {B: "3", C: "4"}
+            ports: ["8080:8080"]
+            volumes: ["./other:/etc/conf"]
+            depends_on:
+              db: {condition: service_healthy}
+            healthcheck:
+              test: [CMD, wget, -q, http://localhost/]
+              timeout: 5s
+          db:
+            healthcheck: !reset null
+            labels: !override {tier: data}
+        """,
+    )
+    # Giving only the base file reads the override next to it, as `docker compose` does.
+    inputs = loader.load([str(tmp_path / "compose.yaml")])
+    assert len(inputs.projects) == 1
+    project = inputs.projects[0]
+    assert project.files == [str(tmp_path / "compose.yaml"), str(tmp_path / "compose.override.yaml")]
+    api = project.services["api"]
+    assert api["command"] == ["serve", "--reload"]
+    assert api["environment"] == {"A": "1", "B": "3", "C": "4"}
+    assert api["ports"] == ["80:80", "8080:8080"]
+    assert api["volumes"] == ["data:/data", "./other:/etc/conf"]
+    assert api["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert api["healthcheck"] == {
+        "test": ["CMD", "wget", "-q", "http://localhost/"],
+        "interval": "10s",
+        "timeout": "5s",
+    }
+    assert "healthcheck" not in project.services["db"]
+    assert project.services["db"]["labels"] == {"tier": "data"}
+    assert project.file_of("api", "healthcheck") == str(tmp_path / "compose.override.yaml")
+    assert project.file_of("api", "image") == str(tmp_path / "compose.yaml")
+    # db lost its healthcheck in the override while api waits for it to be healthy.
+    result = engine.lint(paths=[str(tmp_path)], check_images=False)
+    hits = [(f["rule"], f["object"], f["file"]) for f in result["findings"] if f["rule"].startswith("compose-")]
+    # The finding points at the file that removed it.
+    assert hits == [("compose-depends-healthy-no-healthcheck", "db", str(tmp_path / "compose.override.yaml"))]
+
+
+def test_explicit_compose_projects_merge_in_order(tmp_path):
+    base = write(tmp_path / "base.yaml", "services: {web: {image: 'web:1', healthcheck: {test: [CMD, 'true']}}}")
+    prod = write(tmp_path / "prod.yaml", "services: {web: {image: 'web:2', healthcheck: {interval: 1s}}}")
+    inputs = loader.load(compose_projects=[[base, prod]])
+    assert [p.files for p in inputs.projects] == [[base, prod]]
+    assert inputs.projects[0].services["web"] == {
+        "image": "web:2",
+        "healthcheck": {"test": ["CMD", "true"], "interval": "1s"},
+    }
+    # Without the grouping they are two separate projects.
+    assert len(loader.load([base, prod]).projects) == 2
+
+
+def test_interpolation_with_env_file(tmp_path):
+    write(tmp_path / ".env", "INTERVAL=7s\nexport TAG='2.0'\n")
+    write(
+        tmp_path / "compose.yaml",
+        """
+        services:
+          web:
+            image: web:${TAG}
+            healthcheck:
+              test: ["CMD-SHELL", "test $$HOME != '' && ${MISSING:-true}"]
+              interval: ${INTERVAL:-30s}
+              timeout: ${TIMEOUT-3s}
+              retries: 3
+        """,
+    )
+    project = loader.load([str(tmp_path / "compose.yaml")], environ={"TIMEOUT": "1s"}).projects[0]
+    web = project.services["web"]
+    assert web["image"] == "web:2.0"
+    assert web["healthcheck"]["test"] == ["CMD-SHELL", "test $HOME != '' && true"]
+    assert web["healthcheck"]["interval"] == "7s"
+    assert web["healthcheck"]["timeout"] == "1s"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("1h", 3600), ("0", 0), (0, 0), ("1.5s", 1.5), ("2m0s", 120)],
+)
+def test_durations_parse(text, seconds):
+    assert durations.parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["30", 30, "5 seconds", "s", "", None, True, "1d", "10S"])
+def test_durations_reject(text):
+    with pytest.raises(durations.DurationError):
+        durations.parse_duration(text)
+
+
+def test_format_duration():
+    assert durations.format_duration(5) == "5s"
+    assert durations.format_duration(90) == "1m30s"
+    assert durations.format_duration(120) == "2m"
