@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup deploy test lint unit integration molecule destroy bench build clean
+.PHONY: help setup deploy test lint unit app-test integration molecule destroy bench build clean
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -30,6 +30,15 @@ $(STAMP): requirements/runtime.txt requirements/test.txt
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; fi
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/test.txt
+	@touch $@
+
+# The reference backend has its own venv: its test deps (a ChromaDB server) are
+# heavy and must not leak into the Ansible toolchain.
+APP_VENV := $(CURDIR)/app/backend/.venv
+$(APP_VENV)/.installed: app/backend/requirements.txt app/backend/requirements-test.txt app/backend/requirements-test-services.txt
+	@test -x $(APP_VENV)/bin/python || $(PYTHON) -m venv $(APP_VENV)
+	$(APP_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  -r app/backend/requirements-test.txt -r app/backend/requirements-test-services.txt
 	@touch $@
 
 # Playbooks address our modules as goaltrajectory.platform.*: expose this checkout
@@ -54,8 +63,15 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint
 	@files=$$(find docker -name 'Dockerfile*' 2>/dev/null); \
 	  if [ -n "$$files" ]; then hadolint $$files; fi
 
-unit: setup ## Unit tests: no engine needed
+unit: setup app-test ## Unit tests: no engine needed
 	pytest tests/unit
+
+# The backend's tests against a real PostgreSQL (Debian's binaries) and a real ChromaDB
+# server; the frontend's tests run inside its image build (docker/frontend, test stage).
+app-test: $(APP_VENV)/.installed ## Reference backend tests against real PostgreSQL and ChromaDB
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	cd app/backend && $(APP_VENV)/bin/python -m pytest
 
 integration: setup ## Integration tests against the real engine, servers and ansible-playbook
 	pytest tests/integration
@@ -75,4 +91,4 @@ build: setup ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .
 
 clean: ## Remove the venv, collection link and build output
-	rm -rf $(VENV) .collections build
+	rm -rf $(VENV) $(APP_VENV) .collections build

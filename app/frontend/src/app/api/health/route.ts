@@ -1,0 +1,17 @@
+// Liveness of the frontend process: answers without calling the backend.
+export const dynamic = "force-dynamic";
+
+const startedAt = Date.now();
+
+export function GET(): Response {
+  return Response.json(
+    {
+      status: "ok",
+      service: "goaltrajectory-frontend",
+      version: process.env.APP_VERSION || process.env.VERSION || "0.1.0",
+      environment: process.env.ENVIRONMENT || "development",
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    },
+    { headers: { "cache-control": "no-store" } },
+  );
+}
