@@ -11,8 +11,11 @@ COLLECTION_LINK := $(CURDIR)/.collections/ansible_collections/goaltrajectory/pla
 ENV ?= dev
 INVENTORY ?= inventories/$(ENV)
 ANSIBLE_ARGS ?=
-# docker_host first: it brings up the engine every later scenario and test uses.
-MOLECULE_SCENARIOS ?= docker_host $(filter-out docker_host,$(sort $(notdir $(wildcard molecule/*))))
+# In dependency order: docker_host brings up the engine every later scenario uses,
+# images builds what compose deploys. Scenarios not listed here run after these.
+MOLECULE_ORDER := docker_host images compose k8s
+MOLECULE_SCENARIOS ?= $(filter $(MOLECULE_ORDER),$(MOLECULE_ORDER)) \
+  $(filter-out $(MOLECULE_ORDER),$(sort $(notdir $(wildcard molecule/*))))
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg

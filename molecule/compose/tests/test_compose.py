@@ -1,0 +1,196 @@
+"""Verify the compose scenario: health, isolation, users, data survival, rollback, hot reload."""
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+testinfra_hosts = ["ansible://localhost"]
+
+ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+PROJECT = "gt-molecule"
+PROJECT_DIR = "/srv/goaltrajectory/molecule-compose"
+APP_COPY = Path("/tmp/gt-molecule-compose/app")
+BACKEND = "http://127.0.0.1:18000"
+FRONTEND = "http://127.0.0.1:13000"
+COMPOSE = ["docker", "compose", "-p", PROJECT, "-f", f"{PROJECT_DIR}/docker-compose.yml",
+           "-f", f"{PROJECT_DIR}/docker-compose.dev.yml"]  # fmt: skip
+SERVICES = {"postgres", "chromadb", "backend", "frontend"}
+
+
+def run(argv, check=True, **kwargs):
+    return subprocess.run(argv, capture_output=True, text=True, check=check, **kwargs)
+
+
+def services():
+    """Service name -> the container's `docker compose ps` record."""
+    lines = run([*COMPOSE, "ps", "--all", "--format", "json"]).stdout.splitlines()
+    return {rec["Service"]: rec for rec in map(json.loads, filter(None, lines))}
+
+
+def container_image(service):
+    return run(["docker", "inspect", "--format", "{{.Image}}", services()[service]["Name"]]).stdout.strip()
+
+
+def http(method, url, body=None, timeout=10):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.status, json.loads(resp.read() or b"null")
+
+
+def deploy(*extra):
+    """The compose play alone, against this scenario's inventory."""
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run(
+        ["ansible-playbook", str(ROOT / "playbooks/compose.yml"), "-i", str(inventory), *extra],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=False, timeout=900,
+    )  # fmt: skip
+
+
+def current_images():
+    return {name: rec["Image"] for name, rec in services().items()}
+
+
+def derived_image(tag, dockerfile_tail):
+    """A new backend image made from the running one (no rebuild of the app itself)."""
+    base = services()["backend"]["Image"]
+    dockerfile = f"FROM {base}\n{dockerfile_tail}\n"
+    run(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    return tag
+
+
+@pytest.fixture(scope="module")
+def goal():
+    text = f"Run a marathon under four hours {uuid.uuid4().hex[:8]}"
+    status, created = http("POST", f"{BACKEND}/api/goals", {"title": text, "description": "train five days a week"})
+    assert status == 201, created
+    http("POST", f"{BACKEND}/api/goals", {"title": "Run a half marathon", "description": "train three days a week"})
+    _, similar = http("GET", f"{BACKEND}/api/goals/{created['id']}/similar")
+    assert similar["items"], "a second running goal should be similar"
+    return created, similar["items"]
+
+
+def assert_goal_intact(goal):
+    created, similar = goal
+    status, fetched = http("GET", f"{BACKEND}/api/goals/{created['id']}")
+    assert status == 200 and fetched["title"] == created["title"]
+    _, again = http("GET", f"{BACKEND}/api/goals/{created['id']}/similar")
+    assert [g["goal"]["id"] for g in again["items"]] == [g["goal"]["id"] for g in similar]
+
+
+def wait_healthy(timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = {name: rec.get("Health") for name, rec in services().items()}
+        if set(state) == SERVICES and all(h == "healthy" for h in state.values()):
+            return state
+        time.sleep(2)
+    raise AssertionError(f"not healthy after {timeout}s: {state}")
+
+
+def test_all_four_services_healthy():
+    assert wait_healthy(30)
+
+
+def test_published_urls_answer():
+    assert http("GET", f"{BACKEND}/ready")[0] == 200
+    status, body = http("GET", f"{FRONTEND}/api/health")
+    assert status == 200 and body["status"] == "ok"
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_container_runs_as_non_root(service):
+    name = services()[service]["Name"]
+    uid = run(["docker", "exec", name, "id", "-u"]).stdout.strip()
+    assert uid.isdigit() and int(uid) >= 10000, f"{service} runs as uid {uid}"
+
+
+NODE_CONNECT = (
+    "const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});"
+    "s.setTimeout(3000,()=>process.exit(2));s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));"
+)
+
+
+@pytest.mark.parametrize(("target", "port", "reachable"), [("backend", 8000, True), ("postgres", 5432, False),
+                                                         ("chromadb", 8000, False)])  # fmt: skip
+def test_frontend_network_reach(target, port, reachable):
+    frontend = services()["frontend"]["Name"]
+    result = run(["docker", "exec", frontend, "node", "-e", NODE_CONNECT, target, str(port)], check=False)
+    assert (result.returncode == 0) == reachable, (target, result.returncode, result.stderr)
+
+
+def test_redeploy_with_new_backend_image_keeps_goal(goal):
+    before = current_images()
+    ids_before = {name: rec["ID"] for name, rec in services().items()}
+    new = derived_image(f"gt-molecule/backend:upgrade-{uuid.uuid4().hex[:6]}", "LABEL ai.goaltrajectory.test=upgrade")
+    result = deploy("-e", json.dumps({"compose_images": {**before, "backend": new}}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert services()["backend"]["Image"] == new
+    ids_after = {name: rec["ID"] for name, rec in services().items()}
+    # Only the backend was recreated.
+    assert {n for n in SERVICES if ids_before[n] != ids_after[n]} == {"backend"}
+    assert_goal_intact(goal)
+
+
+def test_data_survives_down_and_deploy(goal):
+    images = current_images()
+    run([*COMPOSE, "down"])
+    result = deploy("-e", json.dumps({"compose_images": images}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_goal_intact(goal)
+
+
+def test_data_survives_killed_containers(goal):
+    images = current_images()
+    for service in ("postgres", "chromadb"):
+        run(["docker", "kill", services()[service]["Name"]])
+    result = deploy("-e", json.dumps({"compose_images": images}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_goal_intact(goal)
+
+
+def test_broken_backend_release_rolls_back(goal):
+    good = current_images()
+    broken = derived_image(
+        f"gt-molecule/backend:broken-{uuid.uuid4().hex[:6]}",
+        'CMD ["python3", "-c", "import sys; print(\'boom: broken release\', flush=True); sys.exit(3)"]',
+    )
+    result = deploy("-e", json.dumps({"compose_images": {**good, "backend": broken}, "compose_wait_timeout": 60}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Services not healthy" in output and "backend" in output, output
+    assert "boom: broken release" in output, "the backend's last log lines are quoted"
+    assert "Rolled back to the last healthy release" in output, output
+    wait_healthy(120)
+    assert services()["backend"]["Image"] == good["backend"]
+    assert_goal_intact(goal)
+
+
+def test_dev_override_reloads_backend_source_without_rebuild():
+    image = container_image("backend")
+    source = APP_COPY / "backend/goaltrajectory/__init__.py"
+    original = source.read_text()
+    marker = f"0.1.0+reload.{uuid.uuid4().hex[:6]}"
+    try:
+        source.write_text(original.replace('__version__ = "0.1.0"', f'__version__ = "{marker}"'))
+        deadline = time.monotonic() + 60
+        version = None
+        while time.monotonic() < deadline:
+            try:
+                version = http("GET", f"{BACKEND}/health", timeout=3)[1].get("version")
+            except OSError:
+                version = None
+            if version == marker:
+                break
+            time.sleep(1)
+        assert version == marker, f"/health still reports {version}"
+        assert container_image("backend") == image, "no new image was built"
+    finally:
+        source.write_text(original)
