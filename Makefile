@@ -14,7 +14,7 @@ ANSIBLE_ARGS ?=
 # In dependency order: docker_host brings up the engine every later scenario uses,
 # images builds what compose deploys. Scenarios not listed here run after these.
 MOLECULE_ORDER := docker_host images compose k8s
-MOLECULE_SCENARIOS ?= $(filter $(MOLECULE_ORDER),$(MOLECULE_ORDER)) \
+MOLECULE_SCENARIOS ?= $(filter $(notdir $(wildcard molecule/*)),$(MOLECULE_ORDER)) \
   $(filter-out $(MOLECULE_ORDER),$(sort $(notdir $(wildcard molecule/*))))
 
 export PATH := $(VENV)/bin:$(PATH)
