@@ -1,0 +1,234 @@
+"""Verify the trees converge.yml rendered for dev, staging and prod.
+
+Checks the files on disk (testinfra, local connection), strict schema validation,
+probe_lint, Pod Security "restricted" admission and the secret handling.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+import yaml
+
+testinfra_hosts = ["local://"]
+
+ENVIRONMENTS = ["dev", "staging", "prod"]
+ROOT = os.environ.get("K8S_RENDER_ROOT") or os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "rendered")
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "..", "..", "..", "..")))
+KUBERNETES_VERSION = "1.31.0"
+
+EXPECTED_FILES = {
+    "base/namespace.yaml": ("Namespace", None),
+    "base/resourcequota.yaml": ("ResourceQuota", "goaltrajectory-quota"),
+    "base/limitrange.yaml": ("LimitRange", "goaltrajectory-limits"),
+    "base/serviceaccount-backend.yaml": ("ServiceAccount", "backend"),
+    "base/serviceaccount-frontend.yaml": ("ServiceAccount", "frontend"),
+    "base/serviceaccount-chromadb.yaml": ("ServiceAccount", "chromadb"),
+    "base/serviceaccount-postgres.yaml": ("ServiceAccount", "postgres"),
+    "base/configmap.yaml": ("ConfigMap", "app-config"),
+    "base/secrets.yaml": ("Secret", "app-secrets"),
+    "base/network-policy-default-deny.yaml": ("NetworkPolicy", "default-deny-all"),
+    "base/network-policy-allow-dns.yaml": ("NetworkPolicy", "allow-dns-egress"),
+    "base/network-policy-frontend.yaml": ("NetworkPolicy", "frontend"),
+    "base/network-policy-backend.yaml": ("NetworkPolicy", "backend"),
+    "base/network-policy-chromadb.yaml": ("NetworkPolicy", "chromadb"),
+    "base/network-policy-postgres.yaml": ("NetworkPolicy", "postgres"),
+    "backend/deployment.yaml": ("Deployment", "backend"),
+    "backend/service.yaml": ("Service", "backend-service"),
+    "backend/hpa.yaml": ("HorizontalPodAutoscaler", "backend"),
+    "backend/pdb.yaml": ("PodDisruptionBudget", "backend"),
+    "frontend/deployment.yaml": ("Deployment", "frontend"),
+    "frontend/service.yaml": ("Service", "frontend-service"),
+    "frontend/hpa.yaml": ("HorizontalPodAutoscaler", "frontend"),
+    "frontend/pdb.yaml": ("PodDisruptionBudget", "frontend"),
+    "chromadb/deployment.yaml": ("Deployment", "chromadb"),
+    "chromadb/service.yaml": ("Service", "chromadb-service"),
+    "chromadb/pvc.yaml": ("PersistentVolumeClaim", "chromadb-data"),
+    "postgres/statefulset.yaml": ("StatefulSet", "postgres"),
+    "postgres/service.yaml": ("Service", "postgres-service"),
+    "ingress/ingress.yaml": ("Ingress", "goaltrajectory"),
+}
+# Volume types Pod Security "restricted" admits.
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+# The plaintext example secrets in the vault-encrypted inventories all contain this.
+PLAINTEXT_MARKERS = ["supabase-service-role-key-", "gemini-api-key-", "openrouter-api-key-", "postgres-password-"]
+
+
+def tree(env):
+    return os.path.join(ROOT, env, "k8s")
+
+
+def load(env, rel):
+    with open(os.path.join(tree(env), rel), encoding="utf-8") as handle:
+        docs = [d for d in yaml.safe_load_all(handle) if d is not None]
+    assert len(docs) == 1, f"{env}/{rel}: expected one object, found {len(docs)}"
+    return docs[0]
+
+
+def pod_specs(env):
+    for rel, (kind, _name) in EXPECTED_FILES.items():
+        if kind in ("Deployment", "StatefulSet"):
+            yield rel, load(env, rel)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_tree_has_one_object_per_expected_file(host, env):
+    root = host.file(tree(env))
+    assert root.is_directory
+    found = host.run("find %s -type f -name '*.yaml' -printf '%%P\\n'", tree(env)).stdout.split()
+    assert sorted(found) == sorted(EXPECTED_FILES)
+    for rel, (kind, name) in EXPECTED_FILES.items():
+        f = host.file(os.path.join(tree(env), rel))
+        assert f.mode == 0o644, rel
+        assert f.content_string.startswith(f"# {kind} "), f"{rel} lacks the provenance header"
+        obj = load(env, rel)
+        assert obj["kind"] == kind
+        if name:
+            assert obj["metadata"]["name"] == name
+            assert obj["metadata"]["namespace"] == f"goaltrajectory-{env}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_namespace_enforces_restricted(env):
+    labels = load(env, "base/namespace.yaml")["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_strict_schema_validation_has_no_errors(env):
+    sys.path.insert(0, PROJECT)
+    from plugins.module_utils import k8s_validate
+
+    result = k8s_validate.validate_paths([tree(env)], KUBERNETES_VERSION, strict=True)
+    assert result["summary"]["objects"] == len(EXPECTED_FILES)
+    assert result["errors"] == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_probe_lint_reports_no_errors(host, env):
+    cmd = host.run("cd %s && %s -m plugins.module_utils.probes lint %s", PROJECT, sys.executable, tree(env))
+    report = json.loads(cmd.stdout)
+    errors = [f for f in report["findings"] if f["severity"] == "error"]
+    assert errors == []
+    assert report["summary"]["error"] == 0
+    assert report["inputs"]["objects"] == len(EXPECTED_FILES)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_pods_would_be_admitted_under_restricted(env):
+    for rel, obj in pod_specs(env):
+        spec = obj["spec"]["template"]["spec"]
+        psc = spec["securityContext"]
+        assert psc["runAsNonRoot"] is True, rel
+        assert psc["runAsUser"] >= 10000, rel
+        assert psc["seccompProfile"]["type"] == "RuntimeDefault", rel
+        assert spec["automountServiceAccountToken"] is False, rel
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not spec.get(key), rel
+        for vol in spec.get("volumes", []):
+            assert set(vol) - {"name"} <= RESTRICTED_VOLUMES, f"{rel}: volume {vol['name']}"
+        for c in spec["containers"]:
+            sc = c["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, rel
+            assert sc["capabilities"]["drop"] == ["ALL"], rel
+            assert "add" not in sc["capabilities"], rel
+            assert sc["readOnlyRootFilesystem"] is True, rel
+            assert sc["runAsNonRoot"] is True, rel
+            assert sc["runAsUser"] >= 10000, rel
+            assert not sc.get("privileged"), rel
+            assert c["resources"]["requests"] and c["resources"]["limits"], rel
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                assert probe in c, f"{rel}: {c['name']} lacks {probe}"
+            assert "/tmp" in [m["mountPath"] for m in c["volumeMounts"]], rel
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_probes_match_the_images_health_endpoints(env):
+    def container(rel):
+        return load(env, rel)["spec"]["template"]["spec"]["containers"][0]
+
+    backend = container("backend/deployment.yaml")
+    assert backend["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert backend["readinessProbe"]["httpGet"]["path"] == "/ready"
+    frontend = container("frontend/deployment.yaml")
+    assert frontend["readinessProbe"]["httpGet"]["path"] == "/api/health"
+    assert frontend["ports"][0]["containerPort"] == 3000
+    chroma = container("chromadb/deployment.yaml")
+    assert chroma["livenessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
+    postgres = container("postgres/statefulset.yaml")
+    assert "pg_isready" in " ".join(postgres["readinessProbe"]["exec"]["command"])
+    mounts = {m["mountPath"] for m in postgres["volumeMounts"]}
+    assert {"/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"} <= mounts
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_apps_roll_without_unavailability_and_spread_when_scaled(env):
+    for app in ("backend", "frontend"):
+        dep = load(env, f"{app}/deployment.yaml")
+        hpa = load(env, f"{app}/hpa.yaml")
+        assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert "behavior" in hpa["spec"]
+        assert hpa["spec"]["minReplicas"] <= dep["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+        spread = dep["spec"]["template"]["spec"].get("topologySpreadConstraints")
+        scaled = max(dep["spec"]["replicas"], hpa["spec"]["maxReplicas"]) > 1
+        assert bool(spread) == scaled
+    annotations = load(env, "backend/deployment.yaml")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+
+
+def test_prod_is_larger_than_staging():
+    for app in ("backend", "frontend"):
+        assert (
+            load("prod", f"{app}/hpa.yaml")["spec"]["maxReplicas"]
+            > load("staging", f"{app}/hpa.yaml")["spec"]["maxReplicas"]
+        )
+    assert load("prod", "ingress/ingress.yaml")["spec"]["rules"][0]["host"] == "goaltrajectory.example.com"
+    assert load("prod", "base/configmap.yaml")["data"]["ENVIRONMENT"] == "production"
+
+
+def test_postgres_statefulset_claims_its_volume():
+    sts = load("prod", "postgres/statefulset.yaml")
+    assert sts["spec"]["serviceName"] == "postgres-service"
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert load("prod", "postgres/service.yaml")["spec"]["clusterIP"] == "None"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_secret_file_holds_keys_but_no_values(host, env):
+    secret = load(env, "base/secrets.yaml")
+    assert sorted(secret["data"]) == [
+        "GEMINI_API_KEY",
+        "OPENROUTER_API_KEY",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_USER",
+        "SUPABASE_SERVICE_ROLE_KEY",
+    ]
+    assert set(secret["data"].values()) == {""}
+    assert secret["metadata"]["annotations"]["goaltrajectory.ai/secret-values"] == "withheld"
+    for marker in PLAINTEXT_MARKERS:
+        grep = host.run("grep -rl -- %s %s", marker, tree(env))
+        assert grep.rc == 1, f"plaintext secret {marker}* found in {grep.stdout}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_network_policies_deny_by_default(env):
+    deny = load(env, "base/network-policy-default-deny.yaml")["spec"]
+    assert deny["podSelector"] == {}
+    assert sorted(deny["policyTypes"]) == ["Egress", "Ingress"]
+    dns = load(env, "base/network-policy-allow-dns.yaml")["spec"]["egress"][0]["ports"]
+    assert sorted((p["protocol"], p["port"]) for p in dns) == [("TCP", 53), ("UDP", 53)]
+    pg_from = load(env, "base/network-policy-postgres.yaml")["spec"]["ingress"]
+    assert pg_from[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "backend"
