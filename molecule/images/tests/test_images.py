@@ -1,0 +1,260 @@
+"""Verify roles/images on this host's engine: the four images as built by converge.
+
+Reads build-results.json (written by the role) and checks each image for real: its user,
+absent compilers and caches, OCI labels, a healthcheck that turns healthy in a running
+container, its size budget, and that the build CA bundle is in no layer and no history.
+Then rebuilds the backend with a failing test (no image must come out) and with one
+changed .py file (only the top layer may differ), and checks the dev → staging promotion
+kept the digests.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+testinfra_hosts = ["ansible://localhost"]
+
+OUTPUT_DIR = Path(os.environ.get("IMAGES_OUTPUT_DIR", "/var/lib/goaltrajectory/images"))
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+MOZILLA_DIR = Path("/usr/share/ca-certificates/mozilla")
+REGISTRY = "127.0.0.1:5000"
+NAMES = ("backend", "frontend", "chromadb", "postgres")
+BUDGET_MB = {"backend": 60, "frontend": 40, "chromadb": 520, "postgres": 20}
+COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld")
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+OCI = ("source", "revision", "created", "version")
+
+
+def _docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], check=check, capture_output=True, text=True, **kwargs)
+
+
+def _inspect(ref: str) -> dict:
+    return json.loads(_docker("image", "inspect", ref).stdout)[0]
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return json.loads((OUTPUT_DIR / "build-results.json").read_text())
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def image(request, results) -> tuple[str, dict]:
+    return request.param, results["images"][request.param]
+
+
+def test_all_four_images_built(results):
+    assert sorted(results["images"]) == sorted(NAMES)
+
+
+def test_runs_as_non_root_uid(image):
+    name, built = image
+    user = _inspect(built["id"])["Config"]["User"]
+    assert user, f"{name} has no USER"
+    uid = _docker("run", "--rm", "--entrypoint", "id", built["id"], "-u").stdout.strip()
+    assert int(uid) >= 10000, f"{name} runs as uid {uid}"
+
+
+def test_no_compilers_or_package_caches(image):
+    name, built = image
+    script = (
+        f"for t in {' '.join(COMPILERS)}; do command -v $t; done; "
+        "for d in /root/.cache/pip /root/.npm /var/lib/apt/lists /var/cache/apt/archives; do "
+        '[ -d $d ] && ls -A $d | grep -v -x -e partial -e lock | sed "s|^|$d/|"; done; true'
+    )
+    out = _docker("run", "--rm", "--user", "0", "--entrypoint", "sh", built["id"], "-c", script).stdout
+    assert out.strip() == "", f"{name} ships: {out}"
+
+
+def test_oci_labels(image, results):
+    name, built = image
+    labels = _inspect(built["id"])["Config"]["Labels"]
+    for key in OCI:
+        assert labels.get(f"org.opencontainers.image.{key}"), f"{name}: label {key} missing"
+    assert labels["org.opencontainers.image.revision"] == results["revision"]
+    assert labels["org.opencontainers.image.version"] == results["tag"]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", labels["org.opencontainers.image.created"])
+    assert labels["org.goaltrajectory.sbom"].endswith(f"/{name}.cdx.json")
+
+
+def test_sbom_stored_and_valid(image):
+    name, built = image
+    sbom = json.loads(Path(built["sbom"]).read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    assert len(sbom["components"]) > 5, f"{name}: SBOM lists {len(sbom['components'])} components"
+
+
+def test_bytes_over_base_within_budget(image):
+    name, built = image
+    over = _inspect(built["id"])["Size"] - _inspect(built["base"])["Size"]
+    assert over == built["bytes_over_base"]
+    assert over <= BUDGET_MB[name] * 1_000_000, f"{name}: {over / 1e6:.1f} MB over {built['base']}"
+
+
+HEALTH_ENV = {
+    "backend": ["-e", "MIGRATE_ON_START=false"],
+    "postgres": ["-e", "POSTGRES_PASSWORD=molecule-only", "-e", "POSTGRES_DB=goals"],
+}
+
+
+def test_healthcheck_turns_healthy(image):
+    name, built = image
+    health = _inspect(built["id"])["Config"]["Healthcheck"]["Test"]
+    assert health[0] == "CMD" and "curl" not in " ".join(health)
+    cname = f"gt-molecule-health-{name}"
+    _docker("rm", "-f", cname, check=False)
+    _docker(
+        "run",
+        "-d",
+        "--name",
+        cname,
+        "--health-interval=2s",
+        "--health-start-period=60s",
+        *HEALTH_ENV.get(name, []),
+        built["id"],
+    )
+    try:
+        deadline = time.monotonic() + 90
+        status = ""
+        while time.monotonic() < deadline:
+            state = json.loads(_docker("inspect", cname).stdout)[0]["State"]
+            status = state.get("Health", {}).get("Status", "")
+            if status == "healthy" or not state["Running"]:
+                break
+            time.sleep(2)
+        logs = _docker("logs", "--tail", "20", cname, check=False)
+        assert status == "healthy", f"{name}: {status}\n{logs.stdout}{logs.stderr}"
+    finally:
+        _docker("rm", "-f", cname, check=False)
+
+
+def _extra_ca_certs() -> list[bytes]:
+    """DER bytes of the certificates in the build CA bundle that Debian's ca-certificates lacks."""
+    pem = re.findall(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", CA_BUNDLE.read_text(), re.S)
+    stock = set()
+    for crt in MOZILLA_DIR.glob("*.crt"):
+        for body in re.findall(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", crt.read_text(), re.S):
+            stock.add(base64.b64decode("".join(body.split())))
+    ders = [base64.b64decode("".join(body.split())) for body in pem]
+    return [der for der in ders if der not in stock]
+
+
+def test_build_ca_bundle_in_no_image(image, tmp_path):
+    name, built = image
+    extra = _extra_ca_certs()
+    assert extra, "the build CA bundle has no certificate beyond Debian's: nothing to look for"
+    needles = []
+    for der in extra:
+        b64 = base64.b64encode(der).decode()
+        needles += [der[40:104], b64[64:128].encode()]
+    bundle_sha = hashlib.sha256(CA_BUNDLE.read_bytes()).hexdigest()
+    history = _docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", built["id"]).stdout
+    assert not any(n.decode(errors="ignore") in history for n in needles)
+    cid = _docker("create", built["id"]).stdout.strip()
+    try:
+        with (
+            subprocess.Popen(["docker", "export", cid], stdout=subprocess.PIPE) as proc,
+            tarfile.open(fileobj=proc.stdout, mode="r|") as tar,
+        ):
+            for member in tar:
+                if not member.isfile():
+                    continue
+                data = tar.extractfile(member).read()
+                assert hashlib.sha256(data).hexdigest() != bundle_sha, f"{name}: {member.name} is the bundle"
+                for needle in needles:
+                    assert needle not in data, f"{name}: {member.name} holds a build CA certificate"
+    finally:
+        _docker("rm", cid, check=False)
+
+
+def _builder() -> list[str]:
+    if _docker("buildx", "version", check=False).returncode == 0:
+        return ["docker", "buildx", "build", "--load"]
+    return ["/usr/bin/docker", "build"]
+
+
+def _build_backend(results: dict, context: Path, tag: str) -> subprocess.CompletedProcess:
+    built = results["images"]["backend"]
+    args = [f"--build-arg={k}={v}" for k, v in built["build_args"].items()]
+    cmd = [
+        *_builder(),
+        "--progress=plain",
+        "--file",
+        str(PROJECT / "docker/backend/Dockerfile"),
+        "--target",
+        "runtime",
+        "--secret",
+        f"id=build_ca,src={CA_BUNDLE}",
+        "--tag",
+        tag,
+        *args,
+        str(context),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"}, check=False)
+
+
+@pytest.fixture()
+def backend_copy(tmp_path) -> Path:
+    src = PROJECT / "app/backend"
+    dst = tmp_path / "backend"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    return dst
+
+
+def test_failing_unit_test_blocks_the_image(results, backend_copy):
+    (backend_copy / "tests/test_molecule_must_fail.py").write_text("def test_fails():\n    assert False\n")
+    tag = "gt-molecule/backend:failing-tests"
+    _docker("rmi", "-f", tag, check=False)
+    build = _build_backend(results, backend_copy, tag)
+    assert build.returncode != 0, "a backend with a failing test produced an image"
+    assert "test_molecule_must_fail" in build.stderr
+    assert _docker("image", "inspect", tag, check=False).returncode != 0
+
+
+def test_one_file_change_rebuilds_only_the_top_layer(results, backend_copy):
+    init = backend_copy / "goaltrajectory/__init__.py"
+    init.write_text(init.read_text() + "\n# molecule: one-file change\n")
+    tag = "gt-molecule/backend:one-file-change"
+    build = _build_backend(results, backend_copy, tag)
+    assert build.returncode == 0, build.stderr[-3000:]
+    try:
+        before = _inspect(results["images"]["backend"]["id"])["RootFS"]["Layers"]
+        after = _inspect(tag)["RootFS"]["Layers"]
+        assert len(before) == len(after)
+        assert before[:-1] == after[:-1], "layers below the application layer changed"
+        assert before[-1] != after[-1]
+    finally:
+        _docker("rmi", "-f", tag, check=False)
+
+
+def _manifest_digest(name: str, tag: str) -> str:
+    req = urllib.request.Request(
+        f"http://{REGISTRY}/v2/goaltrajectory/{name}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return response.headers["Docker-Content-Digest"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pushed_and_promoted_by_digest(name, results):
+    dev_refs = json.loads((OUTPUT_DIR / "refs-dev.json").read_text())
+    staging_refs = json.loads((OUTPUT_DIR / "refs-staging.json").read_text())
+    digest = _manifest_digest(name, "dev")
+    assert dev_refs[name] == f"{REGISTRY}/goaltrajectory/{name}@{digest}"
+    assert _manifest_digest(name, results["tag"]) == digest
+    assert _manifest_digest(name, "staging") == digest
+    assert staging_refs[name] == dev_refs[name]
