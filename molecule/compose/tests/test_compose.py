@@ -55,7 +55,8 @@ def deploy(*extra):
 
 
 def current_images():
-    return {name: rec["Image"] for name, rec in services().items()}
+    """The image map of the running release, as the compose role recorded it."""
+    return json.loads(Path(PROJECT_DIR, "releases/last-good.json").read_text())["images"]
 
 
 def derived_image(tag, dockerfile_tail):
