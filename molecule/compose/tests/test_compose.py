@@ -161,7 +161,8 @@ def test_broken_backend_release_rolls_back(goal):
     good = current_images()
     broken = derived_image(
         f"gt-molecule/backend:broken-{uuid.uuid4().hex[:6]}",
-        'CMD ["python3", "-c", "import sys; print(\'boom: broken release\', flush=True); sys.exit(3)"]',
+        # ENTRYPOINT, not CMD: the dev override replaces the command.
+        'ENTRYPOINT ["python3", "-c", "import sys; print(\'boom: broken release\', flush=True); sys.exit(3)"]',
     )
     result = deploy("-e", json.dumps({"compose_images": {**good, "backend": broken}, "compose_wait_timeout": 60}))
     output = result.stdout + result.stderr
