@@ -44,12 +44,12 @@ def http(method, url, body=None, timeout=10):
         return resp.status, json.loads(resp.read() or b"null")
 
 
-def deploy(*extra):
-    """The compose play alone, against this scenario's inventory."""
+def deploy(*extra, playbook="compose.yml"):
+    """A playbook of ours (the compose play by default) against this scenario's inventory."""
     inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(
-        ["ansible-playbook", str(ROOT / "playbooks/compose.yml"), "-i", str(inventory), *extra],
+        ["ansible-playbook", str(ROOT / "playbooks" / playbook), "-i", str(inventory), *extra],
         capture_output=True, text=True, cwd=ROOT, env=env, check=False, timeout=900,
     )  # fmt: skip
 
@@ -196,3 +196,36 @@ def test_dev_override_reloads_backend_source_without_rebuild():
         assert container_image("backend") == image, "no new image was built"
     finally:
         source.write_text(original)
+
+
+def test_prod_override_runs_hardened():
+    """The prod override, as a second project: read-only, no capabilities, limits, only the frontend published."""
+    images = {k: v for k, v in current_images().items() if k != "frontend-dev"}
+    prod = {
+        "compose_environment": "prod",
+        "compose_project_name": "gt-molecule-prod",
+        "compose_project_dir": "/srv/goaltrajectory/molecule-compose-prod",
+        "compose_ports": {"frontend": 13100, "backend": 18100, "chromadb": 18101, "postgres": 15532},
+        "compose_images": images,
+        "compose_secrets": {name: f"molecule-{name.lower()}-{uuid.uuid4().hex[:8]}" for name in
+                            ("SUPABASE_SERVICE_ROLE_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY", "POSTGRES_PASSWORD")},
+    }  # fmt: skip
+    try:
+        result = deploy("-e", json.dumps(prod))
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert not any(value in output for value in prod["compose_secrets"].values()), "a secret reached the output"
+        for service in SERVICES:
+            cfg = json.loads(run(["docker", "inspect", f"gt-molecule-prod-{service}-1"]).stdout)[0]["HostConfig"]
+            assert cfg["ReadonlyRootfs"] is True, service
+            assert cfg["CapDrop"] == ["ALL"], service
+            assert "no-new-privileges:true" in cfg["SecurityOpt"], service
+            assert cfg["RestartPolicy"]["Name"] == "unless-stopped", service
+            assert cfg["Memory"] > 0 and cfg["NanoCpus"] > 0, service
+            published = {port for port, binds in (cfg["PortBindings"] or {}).items() if binds}
+            assert published == ({"3000/tcp"} if service == "frontend" else set()), (service, published)
+        status, body = http("GET", "http://127.0.0.1:13100/api/health")
+        assert status == 200 and body["environment"] == "production"
+    finally:
+        destroy = deploy("-e", json.dumps({**prod, "compose_purge_volumes": True}), playbook="destroy.yml")
+        assert destroy.returncode == 0, destroy.stdout + destroy.stderr
