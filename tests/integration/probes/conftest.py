@@ -1,4 +1,4 @@
-"""Real servers and a real container for probe_check, and the collection on sys.path."""
+"""Real servers and a real container for probe_check."""
 
 from __future__ import annotations
 
@@ -16,13 +16,6 @@ import uuid
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-COLLECTIONS = os.path.join(ROOT, ".collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "goaltrajectory", "platform")
-if not os.path.exists(LINK):
-    os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink("../../..", LINK)
-if COLLECTIONS not in os.sys.path:
-    os.sys.path.insert(0, COLLECTIONS)
 
 
 class Behaviour:

@@ -1,11 +1,12 @@
-"""Import the collection as ansible_collections.goaltrajectory.platform (the link `make setup` creates)."""
+"""Make the collection importable as ansible_collections.goaltrajectory.platform for every test.
 
-from __future__ import annotations
+`make setup` creates the .collections link; this creates it too when pytest runs alone.
+"""
 
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, ".collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "goaltrajectory", "platform")
 if not os.path.exists(LINK):
