@@ -1,12 +1,23 @@
 """Helpers shared by integration tests: run real ansible-playbook against this host."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def assert_failed_unchanged(result, named):
+    """The play failed, its output names the variable, and its recap shows changed=0."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert named in output, output
+    recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", output)
+    assert recap and recap.group(1) == "0", output
+    return output
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,11 @@
 """docker_host rejects bad input before it changes anything, naming the variable."""
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+
+from ..conftest import assert_failed_unchanged
 
 PLAYBOOK = Path(__file__).with_name("role.yml")
 
@@ -23,12 +24,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("variable", "value", "named"), BAD_INPUT, ids=[case[0] for case in BAD_INPUT])
 def test_bad_value_fails_before_any_change(run_playbook, variable, value, named):
     result = run_playbook(PLAYBOOK, "-e", json.dumps({variable: json.loads(value)}))
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert named in output, output
-    recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", output)
-    assert recap, output
-    assert recap.group(1) == "0", output
+    assert_failed_unchanged(result, named)
 
 
 def test_good_values_pass_validation(run_playbook):
