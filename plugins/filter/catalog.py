@@ -1,0 +1,157 @@
+# Copyright: GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that read the service catalog and render from it (logic in module_utils)."""
+
+from __future__ import annotations
+
+import base64
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog as cat
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import (
+    compose_project,
+    image_results,
+    k8s_tree,
+    secret_checks,
+    yaml_dump,
+)
+
+DOCUMENTATION = r"""
+name: service_catalog
+short_description: Check and complete the service catalog
+version_added: 0.2.0
+description:
+  - Merges O(_input) (C(catalog_services)) with O(overrides) (C(catalog_overrides)), checks every field and fills in
+    the defaults; errors name the service and field. The result maps service names to their complete entries,
+    in dependency order. The other filters of this file take that result.
+positional: overrides
+options:
+  _input:
+    description: C(catalog_services).
+    type: dict
+    required: true
+  overrides:
+    description: C(catalog_overrides).
+    type: dict
+"""
+
+
+def _wrap(func, *args):
+    try:
+        return func(*args)
+    except (
+        cat.CatalogError,
+        compose_project.ComposeError,
+        k8s_tree.TreeError,
+        image_results.ImageRefError,
+        secret_checks.SecretError,
+    ) as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def service_catalog(services, overrides=None):
+    return _wrap(cat.build, services, overrides)
+
+
+def catalog_health_command(service, probe="liveness"):
+    return cat.health_command(service, probe)
+
+
+def catalog_base_images(services):
+    return cat.base_images(services)
+
+
+def compose_files(services, settings, header=None):
+    """[{path, content}] of the environment's Compose files."""
+    files = _wrap(compose_project.build, services, settings)
+    return [{"path": name, "content": yaml_dump.document(data, header, start=False)} for name, data in files.items()]
+
+
+def compose_image_keys(services, environment):
+    return compose_project.image_keys(services, environment)
+
+
+def compose_secret_names(services):
+    return compose_project.secret_names(services)
+
+
+def k8s_objects(services, settings):
+    """Every object of the Kubernetes tree in apply order (file, kind, name, wait, sources, object)."""
+    return _wrap(k8s_tree.build, services, settings)
+
+
+def k8s_files(objects, header):
+    """[{path, content}] of the tree: one file per object with its provenance header."""
+    files = []
+    for obj in objects:
+        lines = [
+            f"{obj['kind']} {obj['name']}: {obj['file']} for environment {header['environment']!r}"
+            f" (namespace {header['namespace']!r}, validated for Kubernetes {header['kubernetes_version']}).",
+            "Rendered by the goaltrajectory.platform k8s role from the service catalog (roles/catalog);",
+            "change the catalog or the role variables, not this file.",
+            *obj["sources"],
+        ]
+        files.append({"path": obj["file"], "content": yaml_dump.document(obj["object"], lines)})
+    return files
+
+
+def k8s_definitions(objects, tree):
+    """The objects as the validators take them in memory, each naming its file in the tree."""
+    return [{"source": f"{tree}/{obj['file']}", "object": obj["object"]} for obj in objects]
+
+
+def secret_data(keys, values):
+    """The Secret's ``data``: each key's value base64-encoded (keys the checks found present)."""
+    return {key: base64.b64encode(str(values[key]).encode()).decode() for key in keys}
+
+
+def k8s_prune_kinds(_unused=None):
+    return k8s_tree.prune_kinds()
+
+
+def k8s_keys(objects):
+    return k8s_tree.keys(objects)
+
+
+def image_refs(text, explicit, names, source, variable, environment, require_digest):
+    """Reference per image name from the images role's results file (its text) and explicit overrides."""
+
+    def run():
+        results = image_results.parse(text, source)
+        return image_results.choose(
+            results,
+            explicit or {},
+            list(names),
+            source=source,
+            variable=variable,
+            environment=environment,
+            require_digest=bool(require_digest),
+        )
+
+    return _wrap(run)
+
+
+def secret_problems(values, keys, variable, strict, patterns=None):
+    """Names (never values) of missing, unknown or placeholder secrets."""
+    return _wrap(secret_checks.problems, values, list(keys), variable, bool(strict), patterns or [])
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "service_catalog": service_catalog,
+            "catalog_health_command": catalog_health_command,
+            "catalog_base_images": catalog_base_images,
+            "compose_files": compose_files,
+            "compose_image_keys": compose_image_keys,
+            "compose_secret_names": compose_secret_names,
+            "k8s_objects": k8s_objects,
+            "k8s_files": k8s_files,
+            "k8s_prune_kinds": k8s_prune_kinds,
+            "k8s_keys": k8s_keys,
+            "k8s_definitions": k8s_definitions,
+            "secret_data": secret_data,
+            "image_refs": image_refs,
+            "secret_problems": secret_problems,
+        }

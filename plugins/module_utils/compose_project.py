@@ -1,0 +1,229 @@
+# Copyright: GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Compose project of one environment, derived from the service catalog.
+
+:func:`build` returns the base file and the environment's override as plain data
+(``docker-compose.yml`` plus ``docker-compose.dev.yml`` for dev or
+``docker-compose.prod.yml`` elsewhere); the compose role writes them as YAML.
+
+Networks follow ``connects_to``: every service that others connect to gets a network of
+its own that only it and its clients join, so a service reaches exactly the services the
+catalog lets it reach.  A network is internal (no route out of the host) unless its owner
+needs the outside: a published port in this environment or ``external_egress``.  A service
+that needs the outside but owns no network gets one alone.
+
+Importable by plain pytest: no Ansible import here.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog as cat
+
+BINARY_SUFFIXES = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60}
+DECIMAL_SUFFIXES = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+APP_ENVIRONMENTS = {"dev": "development", "staging": "staging", "prod": "production"}
+REQUIRED_SETTINGS = (
+    "project_name",
+    "environment",
+    "images",
+    "bind_address",
+    "app_source_dir",
+    "log_level",
+    "postgres_db",
+    "postgres_user",
+    "log_max_size",
+    "log_max_file",
+)
+
+
+class ComposeError(ValueError):
+    """A setting the Compose project cannot be built from; the message names it."""
+
+
+def memory_bytes(quantity: str) -> int:
+    """Bytes in a Kubernetes memory quantity (512Mi, 1Gi, 1G, 1000)."""
+    for suffixes in (BINARY_SUFFIXES, DECIMAL_SUFFIXES):
+        for suffix, factor in suffixes.items():
+            if quantity.endswith(suffix):
+                return int(float(quantity[: -len(suffix)]) * factor)
+    return int(float(quantity))
+
+
+def docker_memory(quantity: str) -> str:
+    """A Kubernetes memory quantity in Docker's syntax: whole MiB as <n>m, else bytes."""
+    size = memory_bytes(quantity)
+    return f"{size >> 20}m" if size % (1 << 20) == 0 else str(size)
+
+
+def docker_cpus(quantity: str) -> str:
+    """A Kubernetes CPU quantity (250m, 1, 0.5) as Docker's number of CPUs."""
+    value = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+    return f"{value:g}"
+
+
+def needs_outside(service: dict, environment: str) -> bool:
+    return environment in service["publish"] or bool(service["external_egress"])
+
+
+def networks(services: dict[str, dict], environment: str) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    """Networks of the project and each service's networks (see the module docstring)."""
+    nets: dict[str, dict] = {}
+    members: dict[str, list[str]] = {name: [] for name in services}
+    for name, svc in services.items():
+        if svc["clients"] or needs_outside(svc, environment):
+            nets[name] = {"internal": not needs_outside(svc, environment)}
+            members[name].append(name)
+            for client in svc["clients"]:
+                members[client["name"]].append(name)
+    return nets, members
+
+
+def _healthcheck(svc: dict) -> dict:
+    # Readiness, so that `healthy` (and `up --wait`) means the service can do its work.
+    health = svc["health"]
+    return {
+        "test": ["CMD", *cat.health_command(svc, "readiness")],
+        "interval": "5s",
+        "timeout": f"{health['timeout']}s",
+        "retries": 5,
+        "start_period": f"{health['startup_seconds']}s",
+    }
+
+
+def _image(settings: dict, key: str) -> str:
+    image = settings["images"].get(key)
+    if not image:
+        raise ComposeError(f"no image reference for {key!r} (known: {', '.join(sorted(settings['images'])) or 'none'})")
+    return image
+
+
+def secret_names(services: dict[str, dict]) -> list[str]:
+    """Every secret some service reads, in catalog order."""
+    names: list[str] = []
+    for svc in services.values():
+        names.extend(s for s in svc["secrets"] if s not in names)
+    return names
+
+
+def base(services: dict[str, dict], settings: dict) -> dict:
+    environment = settings["environment"]
+    nets, members = networks(services, environment)
+    env_settings = {
+        "environment": APP_ENVIRONMENTS[environment],
+        "log_level": settings["log_level"],
+        "postgres_db": settings["postgres_db"],
+        "postgres_user": settings["postgres_user"],
+    }
+    out_services = {}
+    volumes = {}
+    for name, svc in services.items():
+        env = cat.env_for(svc, env_settings, lambda peer: peer)
+        env.update({f"{s}_FILE": f"/run/secrets/{s.lower()}" for s in svc["secrets"]})
+        entry: dict = {
+            "image": _image(settings, name),
+            # Back by itself after an engine restart or a crash, in every environment.
+            "restart": "unless-stopped",
+        }
+        if env:
+            entry["environment"] = env
+        if svc["secrets"]:
+            entry["secrets"] = [s.lower() for s in svc["secrets"]]
+        if svc["volumes"]:
+            entry["volumes"] = [f"{name}-{v['name']}:{v['path']}" for v in svc["volumes"]]
+            volumes.update({f"{name}-{v['name']}": {} for v in svc["volumes"]})
+        if svc["shm_size"]:
+            entry["shm_size"] = docker_memory(svc["shm_size"])
+        entry["healthcheck"] = _healthcheck(svc)
+        entry["stop_grace_period"] = f"{svc['stop_grace_seconds']}s"
+        if svc["connects_to"]:
+            entry["depends_on"] = {peer: {"condition": "service_healthy"} for peer in svc["connects_to"]}
+        if members[name]:
+            entry["networks"] = members[name]
+        else:
+            # Talks to nobody and nobody talks to it: no network at all.
+            entry["network_mode"] = "none"
+        out_services[name] = entry
+    project: dict = {"name": settings["project_name"], "services": out_services}
+    if nets:
+        project["networks"] = nets
+    if volumes:
+        project["volumes"] = volumes
+    secrets = secret_names(services)
+    if secrets:
+        project["secrets"] = {s.lower(): {"file": f"./secrets/{s.lower()}"} for s in secrets}
+    return project
+
+
+def _ports(svc: dict, settings: dict) -> list[str]:
+    return [f"{settings['bind_address']}:{svc['host_port']}:{svc['ports'][0]['port']}"]
+
+
+def dev_override(services: dict[str, dict], settings: dict) -> dict:
+    """Hot reload: the dev command, the dev stage image and the source mounted read-only."""
+    out = {}
+    for name, svc in services.items():
+        entry: dict = {}
+        dev = svc["dev"] or {}
+        if dev.get("target"):
+            entry["image"] = _image(settings, f"{name}-dev")
+        if dev.get("command"):
+            entry["command"] = dev["command"]
+        if dev.get("mounts"):
+            entry["volumes"] = [f"{settings['app_source_dir']}/{m['source']}:{m['target']}:ro" for m in dev["mounts"]]
+        if "dev" in svc["publish"]:
+            entry["ports"] = _ports(svc, settings)
+        if entry:
+            out[name] = entry
+    return {"services": out}
+
+
+def prod_override(services: dict[str, dict], settings: dict) -> dict:
+    """Hardening and sizing: read-only roots, no capabilities, limits, log rotation."""
+    out = {}
+    for name, svc in services.items():
+        limits = svc["resources"]["limits"]
+        entry: dict = {"read_only": True}
+        if svc["scratch"]:
+            entry["tmpfs"] = [s["path"] for s in svc["scratch"]]
+        entry.update(
+            {
+                "cap_drop": ["ALL"],
+                "security_opt": ["no-new-privileges:true"],
+                "deploy": {
+                    "resources": {
+                        "limits": {"cpus": docker_cpus(limits["cpu"]), "memory": docker_memory(limits["memory"])}
+                    }
+                },
+                "logging": {
+                    "driver": "json-file",
+                    "options": {"max-size": str(settings["log_max_size"]), "max-file": str(settings["log_max_file"])},
+                },
+            }
+        )
+        if settings["environment"] in svc["publish"]:
+            entry["ports"] = _ports(svc, settings)
+        out[name] = entry
+    return {"services": out}
+
+
+def image_keys(services: dict[str, dict], environment: str) -> list[str]:
+    """Image references the project needs: every service's, plus dev stages in dev."""
+    keys = list(services)
+    if environment == "dev":
+        keys += [f"{name}-dev" for name, svc in services.items() if svc["dev"] and svc["dev"]["target"]]
+    return keys
+
+
+def build(services: dict[str, dict], settings: dict) -> dict[str, dict]:
+    """File name -> content (as data) of the environment's Compose files, base first."""
+    missing = [key for key in REQUIRED_SETTINGS if key not in settings]
+    if missing:
+        raise ComposeError(f"compose settings lack {', '.join(missing)}")
+    if settings["environment"] not in APP_ENVIRONMENTS:
+        raise ComposeError(f"compose_environment: {settings['environment']!r} is not one of dev, staging, prod")
+    override = "dev" if settings["environment"] == "dev" else "prod"
+    builder = dev_override if override == "dev" else prod_override
+    return {
+        "docker-compose.yml": base(services, settings),
+        f"docker-compose.{override}.yml": builder(services, settings),
+    }
