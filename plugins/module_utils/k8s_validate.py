@@ -1,14 +1,19 @@
 # Copyright: GoalTrajectory.AI platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Strict, offline schema validation of Kubernetes manifests.
+"""Strict, offline schema validation of Kubernetes manifests: the one schema validator of the collection.
 
-The schemas come from the ``kubernetes-validate`` package (one directory per
-Kubernetes minor version, with a ``-strict`` variant that forbids unknown
-fields).  kubernetes-validate itself stops at the first error of a document and
-only warns about kinds it has no schema for; this module reports every error of
-every document, treats an unknown kind as an error, and adds the one check the
-OpenAPI schemas cannot express: resource quantities (``512MB`` is a string to
-the schema but the API server rejects it).
+Both goaltrajectory.platform.k8s_schema_validate and goaltrajectory.platform.probe_lint (its
+``schema-invalid`` rule) validate through ``SchemaValidator`` here, read their inputs through
+``probes.loader`` (one path expansion, one YAML reader, the same ``definitions``) and report the
+one ``probes.findings.Finding`` type, so both give the same findings for the same object.
+
+The schemas come from the ``kubernetes-validate`` package (one directory per Kubernetes minor
+version, with a ``-strict`` variant that forbids unknown fields).  kubernetes-validate itself stops
+at the first error of a document and only warns about kinds it has no schema for; this module
+reports every error of every document, treats an unknown kind as an error, and adds the one check
+the OpenAPI schemas cannot express: resource quantities (``512MB`` is a string to the schema but
+the API server rejects it).  A Kubernetes version outside the shipped schemas is an error
+(``UnsupportedVersionError``), never a silent fallback.
 
 Every finding names the file, the object and the field (a dotted path such as
 ``spec.template.spec.containers[0].resources.limits.memory``).
@@ -18,17 +23,17 @@ Importable by plain pytest: no Ansible import here.
 
 from __future__ import annotations
 
-import glob
-import os
+import functools
 import re
-from dataclasses import asdict, dataclass
 from typing import Any
+
+from .probes.findings import Finding
+from .probes.loader import K8sObject, Source, expand_paths, kubernetes_objects, read_definition, read_file
 
 try:
     import jsonschema
     import referencing
     import referencing.jsonschema
-    import yaml
     from kubernetes_validate import utils as kv_utils
     from packaging.version import Version
 
@@ -36,7 +41,23 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the runtime requirements
     IMPORT_ERROR = exc
 
-MANIFEST_SUFFIXES = (".yaml", ".yml")
+__all__ = [
+    "Finding",
+    "MissingLibraryError",
+    "SchemaValidator",
+    "UnsupportedVersionError",
+    "expand_paths",
+    "get_validator",
+    "resolve_version",
+    "run_module",
+    "supported_versions",
+    "validate",
+    "validate_paths",
+]
+
+# Rule ids of probe_lint under which schema and parse findings are reported (one id per kind of problem).
+SCHEMA_RULE = "schema-invalid"
+PARSE_RULE = "yaml-invalid"
 
 # resource.Quantity grammar (k8s.io/apimachinery/pkg/api/resource): a signed
 # decimal number and an optional binary SI, decimal SI or exponent suffix.
@@ -52,22 +73,18 @@ QUANTITY_MAP_KEYS = frozenset(
 QUANTITY_SCALAR_KEYS = frozenset({"sizeLimit", "averageValue"})
 
 
-@dataclass
-class Finding:
-    """One validation error, located as precisely as the schema allows."""
+class MissingLibraryError(RuntimeError):
+    """kubernetes-validate, jsonschema or referencing is not installed."""
 
-    file: str
-    document: int
-    kind: str
-    name: str
-    field: str
-    message: str
-    check: str
 
-    def line(self) -> str:
-        obj = f"{self.kind}/{self.name}" if self.kind else f"document {self.document}"
-        field = self.field or "<root>"
-        return f"{self.file}: {obj}: {field}: {self.message}"
+class UnsupportedVersionError(ValueError):
+    """A kubernetes_version the installed kubernetes-validate has no schemas for; lists the ones it has."""
+
+    def __init__(self, desired: object, reason: str, supported: list[str]) -> None:
+        self.desired = desired
+        self.supported = supported
+        minors = ", ".join(kv_utils.major_minor(v) for v in supported)
+        super().__init__(f"kubernetes_version {desired!r} {reason}; supported versions: {minors}")
 
 
 def quantity_is_valid(value: Any) -> bool:
@@ -82,54 +99,40 @@ def quantity_is_valid(value: Any) -> bool:
 def supported_versions() -> list[str]:
     """Kubernetes versions whose schemas ship with kubernetes-validate, oldest first (e.g. ``1.31.0``)."""
     _require_libs()
+    return list(_shipped_versions())
+
+
+@functools.cache
+def _shipped_versions() -> list[str]:
     return sorted(set(kv_utils.all_versions()), key=Version)
 
 
-def resolve_version(desired: str) -> str:
-    """Pick the schema directory version for ``desired`` (``1.31``, ``v1.31.2``...).
+def resolve_version(desired: str | None = None) -> str:
+    """Pick the schema directory version for ``desired`` (``1.31``, ``v1.31.2``...); None: the newest.
 
-    Like kubernetes-validate: the newest shipped version whose minor is not newer
-    than the desired one.  Unlike it, a version outside the shipped range is an
-    error instead of an IndexError or a silent fallback.
+    Like kubernetes-validate: the newest shipped version whose minor is not newer than the desired
+    one.  Unlike it, a version outside the shipped minors is an ``UnsupportedVersionError`` naming
+    the option and listing the supported versions, instead of an IndexError or a silent fallback.
     """
-    _require_libs()
+    shipped = supported_versions()
+    if desired is None:
+        return shipped[-1]
     text = str(desired).strip().lstrip("v")
     if not re.match(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$", text):
-        raise ValueError(f"kubernetes_version {desired!r} is not a version like 1.31 or 1.31.0")
+        raise UnsupportedVersionError(desired, "is not a version like 1.31 or 1.31.0", shipped)
     want = Version(kv_utils.major_minor(text))
-    shipped = supported_versions()
     candidates = [v for v in shipped if Version(kv_utils.major_minor(v)) <= want]
     newest = Version(kv_utils.major_minor(shipped[-1]))
     if not candidates or want > newest:
-        raise ValueError(
-            f"kubernetes_version {desired!r} is not covered by kubernetes-validate's schemas "
-            f"(shipped: {shipped[0]} .. {shipped[-1]})"
-        )
+        raise UnsupportedVersionError(desired, "is not covered by the schemas kubernetes-validate ships", shipped)
     return candidates[-1]
 
 
 def _require_libs() -> None:
     if IMPORT_ERROR is not None:
-        raise RuntimeError(f"k8s_validate needs kubernetes-validate, jsonschema and PyYAML: {IMPORT_ERROR}")
-
-
-def expand_paths(paths: list[str]) -> list[str]:
-    """Files, directories (walked recursively for *.yaml/*.yml) and globs -> sorted unique file list."""
-    found: set[str] = set()
-    for entry in paths:
-        matches = glob.glob(entry, recursive=True) if glob.has_magic(entry) else [entry]
-        if not matches:
-            raise FileNotFoundError(f"no manifest matches {entry!r}")
-        for match in matches:
-            if os.path.isdir(match):
-                for root, dirs, files in os.walk(match):
-                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                    found.update(os.path.join(root, f) for f in files if f.endswith(MANIFEST_SUFFIXES))
-            elif os.path.exists(match):
-                found.add(match)
-            else:
-                raise FileNotFoundError(f"no manifest at {match!r}")
-    return sorted(found)
+        raise MissingLibraryError(
+            f"Kubernetes schema validation needs kubernetes-validate, jsonschema and referencing: {IMPORT_ERROR}"
+        )
 
 
 def _field_path(parts) -> str:
@@ -143,9 +146,13 @@ def _field_path(parts) -> str:
 
 
 class SchemaValidator:
-    """Validates manifest documents against one Kubernetes version's schemas."""
+    """Validates Kubernetes objects against one Kubernetes version's schemas.
 
-    def __init__(self, kubernetes_version: str, strict: bool = True) -> None:
+    Compiled schemas are kept per (kind, apiVersion); ``get_validator`` shares one instance per
+    (version, strict) within a process.
+    """
+
+    def __init__(self, kubernetes_version: str | None = None, strict: bool = True) -> None:
         self.version = resolve_version(kubernetes_version)
         self.strict = strict
         self.schema_dir = f"v{self.version}-local" + ("-strict" if strict else "")
@@ -162,7 +169,7 @@ class SchemaValidator:
             schema = kv_utils.schema_contents(
                 f"kubernetes-json-schema/{self.schema_dir}/{kind.lower()}-{api}.json", self.version
             )
-        except FileNotFoundError:
+        except (FileNotFoundError, OSError, ValueError):
             self._validators[key] = None
             return None
         if self._registry is None:
@@ -173,147 +180,188 @@ class SchemaValidator:
         self._validators[key] = validator
         return validator
 
-    def validate_document(self, doc: Any, file: str = "<string>", index: int = 0) -> list[Finding]:
-        """All findings for one parsed document."""
+    def validate_document(self, doc: Any, file: str = "<string>", index: int = 0, line: int = 0) -> list[Finding]:
+        """All findings for one parsed document (index: its position in the file, line: where it starts)."""
+        return self.validate_object(K8sObject(file, line, doc, index))
+
+    def validate_object(self, obj: K8sObject) -> list[Finding]:
+        """All findings for one Kubernetes object: required fields, the schema, resource quantities."""
+        doc = obj.data
         if not isinstance(doc, dict):
-            return [Finding(file, index, "", "", "", "document is not a mapping", "parse")]
+            return [_finding(obj, "", "document is not a mapping", "parse")]
         kind = str(doc.get("kind") or "")
-        name = str((doc.get("metadata") or {}).get("name") or "") if isinstance(doc.get("metadata"), dict) else ""
+        meta = doc.get("metadata")
+        name = str(meta.get("name") or "") if isinstance(meta, dict) else ""
         findings: list[Finding] = []
         for required in ("apiVersion", "kind"):
             if not doc.get(required):
-                findings.append(Finding(file, index, kind, name, required, "is required", "schema"))
+                findings.append(_finding(obj, required, "is required"))
         if not name:
-            findings.append(Finding(file, index, kind, name, "metadata.name", "is required", "schema"))
+            findings.append(_finding(obj, "metadata.name", "is required"))
         if findings and not (doc.get("apiVersion") and kind):
             return findings
         validator = self._validator(kind, str(doc["apiVersion"]))
         if validator is None:
-            findings.append(
-                Finding(
-                    file,
-                    index,
-                    kind,
-                    name,
-                    "apiVersion",
-                    f"no schema for kind {kind} in {doc['apiVersion']} for Kubernetes {self.version}",
-                    "schema",
-                )
-            )
-            return findings
+            message = f"no schema for kind {kind} in {doc['apiVersion']} for Kubernetes {self.version}"
+            return [*findings, _finding(obj, "apiVersion", message)]
         for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
-            findings.extend(self._from_schema_error(err, file, index, kind, name))
-        findings.extend(self._quantities(doc, [], file, index, kind, name))
+            findings.extend(self._from_schema_error(err, obj))
+        findings.extend(self._quantities(doc, [], obj))
         return findings
 
     @staticmethod
-    def _from_schema_error(err, file, index, kind, name) -> list[Finding]:
+    def _from_schema_error(err, obj: K8sObject) -> list[Finding]:
         path = list(err.absolute_path)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = set((err.schema.get("properties") or {}).keys())
             extras = sorted(k for k in err.instance if k not in allowed) or ["?"]
-            return [
-                Finding(file, index, kind, name, _field_path([*path, extra]), "unknown field (strict schema)", "schema")
-                for extra in extras
-            ]
+            return [_finding(obj, _field_path([*path, extra]), "unknown field (strict schema)") for extra in extras]
         message = err.message
         if err.validator == "oneOf" and err.context:
             message = jsonschema.exceptions.best_match(err.context).message
-        return [Finding(file, index, kind, name, _field_path(path), message, "schema")]
+        return [_finding(obj, _field_path(path), message)]
 
-    def _quantities(self, node, path, file, index, kind, name) -> list[Finding]:
+    def _quantities(self, node, path, obj: K8sObject) -> list[Finding]:
         out: list[Finding] = []
         if isinstance(node, dict):
             for key, value in node.items():
                 here = [*path, key]
                 if key in QUANTITY_MAP_KEYS and isinstance(value, dict):
                     for res, qty in value.items():
-                        if isinstance(qty, dict | list):
-                            continue
-                        if not quantity_is_valid(qty):
-                            out.append(
-                                Finding(
-                                    file,
-                                    index,
-                                    kind,
-                                    name,
-                                    _field_path([*here, res]),
-                                    f"{qty!r} is not a Kubernetes quantity (e.g. 500m, 512Mi, 1Gi)",
-                                    "quantity",
-                                )
-                            )
+                        if not isinstance(qty, dict | list) and not quantity_is_valid(qty):
+                            out.append(_quantity_finding(obj, [*here, res], qty))
                     continue
                 if key in QUANTITY_SCALAR_KEYS and not isinstance(value, dict | list):
                     if not quantity_is_valid(value):
-                        out.append(
-                            Finding(
-                                file,
-                                index,
-                                kind,
-                                name,
-                                _field_path(here),
-                                f"{value!r} is not a Kubernetes quantity (e.g. 500m, 512Mi, 1Gi)",
-                                "quantity",
-                            )
-                        )
+                        out.append(_quantity_finding(obj, here, value))
                     continue
-                out.extend(self._quantities(value, here, file, index, kind, name))
+                out.extend(self._quantities(value, here, obj))
         elif isinstance(node, list):
             for i, item in enumerate(node):
-                out.extend(self._quantities(item, [*path, i], file, index, kind, name))
+                out.extend(self._quantities(item, [*path, i], obj))
         return out
 
-    def validate_file(self, file: str) -> tuple[list[dict], list[Finding]]:
-        """Objects found in a file (kind, name, apiVersion, valid) and the findings."""
-        try:
-            with open(file, encoding="utf-8") as handle:
-                docs = [d for d in yaml.safe_load_all(handle) if d is not None]
-        except (OSError, yaml.YAMLError) as exc:
-            return [], [Finding(file, 0, "", "", "", f"cannot read YAML: {exc}", "parse")]
-        if not docs:
-            return [], [Finding(file, 0, "", "", "", "file holds no Kubernetes object", "parse")]
-        objects: list[dict] = []
-        findings: list[Finding] = []
-        for index, doc in enumerate(docs):
-            doc_findings = self.validate_document(doc, file, index)
-            findings.extend(doc_findings)
-            meta = doc.get("metadata") if isinstance(doc, dict) else None
-            objects.append(
-                {
-                    "file": file,
-                    "document": index,
-                    "api_version": doc.get("apiVersion") if isinstance(doc, dict) else None,
-                    "kind": doc.get("kind") if isinstance(doc, dict) else None,
-                    "name": meta.get("name") if isinstance(meta, dict) else None,
-                    "namespace": meta.get("namespace") if isinstance(meta, dict) else None,
-                    "valid": not doc_findings,
-                }
-            )
-        return objects, findings
+
+def _finding(obj: K8sObject, field: str, message: str, check: str = "schema", rule: str = SCHEMA_RULE) -> Finding:
+    data = obj.data if isinstance(obj.data, dict) else {}
+    kind = str(data.get("kind") or "")
+    meta = data.get("metadata")
+    name = str(meta.get("name") or "") if isinstance(meta, dict) else ""
+    return Finding(
+        rule=rule,
+        severity="error",
+        file=obj.file,
+        object=obj.ident if kind else "",
+        container="",
+        field=field,
+        message=message,
+        line=obj.line,
+        document=obj.document,
+        kind=kind,
+        name=name,
+        check=check,
+    )
 
 
-def validate_paths(paths: list[str], kubernetes_version: str, strict: bool = True) -> dict:
-    """Validate every manifest under ``paths``; return a JSON-ready result.
+def _quantity_finding(obj: K8sObject, path: list, value: Any) -> Finding:
+    message = f"{value!r} is not a Kubernetes quantity (e.g. 500m, 512Mi, 1Gi)"
+    return _finding(obj, _field_path(path), message, "quantity")
 
-    ``{"kubernetes_version": resolved, "objects": [...], "errors": [...], "summary": {...}}``
+
+def get_validator(kubernetes_version: str | None = None, strict: bool = True) -> SchemaValidator:
+    """The process-wide validator for a version (None: the newest shipped); schemas compile once per process."""
+    return _cached_validator(resolve_version(kubernetes_version), strict)
+
+
+@functools.cache
+def _cached_validator(version: str, strict: bool) -> SchemaValidator:
+    return SchemaValidator(version, strict)
+
+
+def _describe(obj: K8sObject, findings: list[Finding]) -> dict:
+    data = obj.data if isinstance(obj.data, dict) else {}
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    return {
+        "file": obj.file,
+        "document": obj.document,
+        "api_version": data.get("apiVersion"),
+        "kind": data.get("kind"),
+        "name": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "valid": not findings,
+    }
+
+
+def validate(
+    paths: list[str] | None = None,
+    definitions: list | None = None,
+    kubernetes_version: str | None = None,
+    strict: bool = True,
+    base_dir: str = "",
+) -> dict:
+    """Validate every document of ``paths`` and ``definitions`` as a Kubernetes object; a JSON-ready result.
+
+    ``{"kubernetes_version": resolved, "strict": ..., "objects": [...], "errors": [...], "summary": {...}}``
+    plus ``_findings`` (the ``Finding`` objects).  ``definitions`` are read like probe_lint's (see
+    ``probes.loader.read_definition``).  A path that matches nothing raises FileNotFoundError; an
+    unsupported version raises UnsupportedVersionError.
     """
-    validator = SchemaValidator(kubernetes_version, strict=strict)
-    files = expand_paths(paths)
+    validator = get_validator(kubernetes_version, strict)
+    files, missing = expand_paths(list(paths or []), base_dir)
+    if missing:
+        raise FileNotFoundError("; ".join(f.message for f in missing))
+    sources: list[tuple[Source, list[Finding]]] = [read_file(file) for file in files]
+    sources += [read_definition(index, entry) for index, entry in enumerate(definitions or [])]
     objects: list[dict] = []
     findings: list[Finding] = []
-    for file in files:
-        file_objects, file_findings = validator.validate_file(file)
-        objects.extend(file_objects)
-        findings.extend(file_findings)
+    for source, errors in sources:
+        findings.extend(errors)
+        if not source.documents and not errors:
+            findings.append(_finding(K8sObject(source.file, 0, {}), "", "file holds no Kubernetes object", "parse"))
+        for doc in source.documents:
+            for obj in kubernetes_objects(doc):
+                object_findings = validator.validate_object(obj)
+                findings.extend(object_findings)
+                objects.append(_describe(obj, object_findings))
     return {
         "kubernetes_version": validator.version,
         "strict": strict,
         "objects": objects,
-        "errors": [asdict(f) | {"line": f.line()} for f in findings],
+        "errors": [f.as_error() for f in findings],
         "summary": {
-            "files": len(files),
+            "files": len(sources),
             "objects": len(objects),
             "errors": len(findings),
             "invalid_files": len({f.file for f in findings}),
         },
+        "_findings": findings,
     }
+
+
+def validate_paths(paths: list[str], kubernetes_version: str | None, strict: bool = True) -> dict:
+    """``validate`` for files only (kept for callers of the first release)."""
+    return validate(paths=paths, kubernetes_version=kubernetes_version, strict=strict)
+
+
+def run_module(params: dict) -> tuple[bool, dict]:
+    """k8s_schema_validate's logic: (ok, result); on failure the result holds ``msg``."""
+    try:
+        result = validate(
+            paths=params.get("paths"),
+            definitions=params.get("definitions"),
+            kubernetes_version=params["kubernetes_version"],
+            strict=params.get("strict", True),
+        )
+    except UnsupportedVersionError as exc:
+        return False, {"msg": str(exc), "changed": False, "supported_versions": exc.supported}
+    except (ValueError, FileNotFoundError, MissingLibraryError) as exc:
+        return False, {"msg": str(exc), "changed": False}
+    result.pop("_findings")
+    if result["errors"] and params.get("fail_on_error", True):
+        lines = [e["line"] for e in result["errors"]]
+        msg = (
+            f"{len(lines)} schema error(s) in {result['summary']['invalid_files']} file(s) "
+            f"for Kubernetes {result['kubernetes_version']}:\n" + "\n".join(lines)
+        )
+        return False, {"msg": msg, "changed": False, **result}
+    return True, {"changed": False, **result}

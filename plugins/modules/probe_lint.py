@@ -9,7 +9,7 @@ module: probe_lint
 short_description: Lint Kubernetes manifests and Compose files for probe, health and security mistakes
 version_added: 0.1.0
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 description:
   - Statically checks Kubernetes objects and Docker Compose projects with one rule registry
     (C(python -m plugins.module_utils.probes rules) lists every rule id, severity and one-line doc).
@@ -25,11 +25,17 @@ description:
     timeoutSeconds 1, successThreshold 1, failureThreshold 3); Compose healthcheck defaults are interval 30s,
     timeout 30s, retries 3, start_period 0s.
   - A YAML or schema error in an input is reported as a finding naming the file, not as a module error.
+  - Kubernetes objects are schema-validated by the validator M(goaltrajectory.platform.k8s_schema_validate) uses,
+    strict, against O(kubernetes_version); its errors are C(schema-invalid) findings, the same errors
+    M(goaltrajectory.platform.k8s_schema_validate) reports for the same object and version.
+  - A rule that raises is a bug in the rule, not a finding about the input; the module fails naming the rule in
+    RV(rule) with the traceback in RV(traceback).
   - Compose override files are merged the way Compose merges them (C(compose.override.yaml) next to
     C(compose.yaml); explicit O(compose_projects) in order like C(-f a -f b); C(!reset) and C(!override) tags).
 requirements:
   - PyYAML
-  - kubernetes-validate (optional, for Kubernetes JSON-schema validation)
+  - kubernetes-validate, jsonschema and referencing, when Kubernetes objects are schema-validated (O(schema), the
+    default) or O(kubernetes_version) is set
   - The docker CLI and a running engine (optional, to check healthcheck binaries in local images)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -56,7 +62,14 @@ options:
     default: []
   definitions:
     description:
-      - Inline Kubernetes objects or Compose projects (mappings), or YAML text, checked together with O(paths).
+      - Inputs held in memory, checked together with O(paths) exactly as a file with the same content would be.
+        Nothing is written or read (a Compose project given here reads no C(.env) file).
+      - "Each entry is a Kubernetes object or a Compose project (a mapping), YAML text (any number of documents),
+        or a mapping with the keys C(definition) and C(source): C(definition) is a mapping, a list of mappings or
+        YAML text, and C(source) is the file name findings report, for example the path the file would be written
+        to, so a role can lint what it would write in check mode."
+      - Without C(source) findings name the entry C(<definitions[N]>).
+      - The C(definition)/C(source) form was added in version 0.2.0.
     type: list
     elements: raw
     default: []
@@ -111,11 +124,23 @@ options:
     type: bool
     default: true
   schema:
-    description: Validate Kubernetes objects against the Kubernetes JSON schema (strict, unknown fields rejected).
+    description:
+      - Validate Kubernetes objects against the strict schemas of O(kubernetes_version) (C(schema-invalid) findings).
+      - Unknown fields, a kind without a schema for that version (custom resources included), a missing
+        C(metadata.name) and malformed resource quantities (C(512MB)) are errors, as in
+        M(goaltrajectory.platform.k8s_schema_validate). Until version 0.2.0 kinds without a schema were skipped,
+        quantities were not checked and at most five schema errors were reported per object.
     type: bool
     default: true
   kubernetes_version:
-    description: Kubernetes version whose schema is used; the newest bundled with kubernetes-validate when unset.
+    description:
+      - Kubernetes version whose schemas objects are validated against, for example C(1.31) or C(1.31.0); pass the
+        version of the target cluster.
+      - When unset, the newest schema set the installed C(kubernetes-validate) ships (1.37 with kubernetes-validate
+        1.37.0, the version in the collection's requirements).
+      - A version outside the shipped minors fails the module with a message naming this option and listing the
+        supported versions (also in RV(supported_versions)), whether or not O(schema) is enabled. Until version
+        0.2.0 such a version silently fell back to another schema set.
     type: str
 seealso:
   - module: goaltrajectory.platform.probe_check
@@ -144,6 +169,13 @@ EXAMPLES = r"""
     fail_on: warning
     disable:
       - compose-healthcheck-binary-missing
+
+- name: Lint manifests rendered in memory against the cluster's Kubernetes version, named like their files
+  goaltrajectory.platform.probe_lint:
+    definitions:
+      - source: backend/deployment.yaml
+        definition: "{{ lookup('ansible.builtin.template', 'backend/deployment.yaml.j2') }}"
+    kubernetes_version: "1.31"
 
 - name: Check an inline object with a stricter liveness delay
   goaltrajectory.platform.probe_lint:
@@ -183,7 +215,7 @@ findings:
       type: str
       sample: warning
     file:
-      description: The input file, or C(<definitions[N]>) for inline definitions.
+      description: The input file; for O(definitions) the entry's C(source), or C(<definitions[N]>) without one.
       returned: always
       type: str
       sample: k8s/backend-deployment.yaml
@@ -230,6 +262,30 @@ rules:
   type: list
   elements: dict
   sample: [{"id": "liveness-missing", "severity": "warning", "scope": "k8s", "doc": "A long-running container ..."}]
+kubernetes_version:
+  description: The schema version Kubernetes objects were validated against; null when none was schema-validated.
+  returned: success
+  type: str
+  sample: 1.31.0
+  version_added: 0.2.0
+rule:
+  description: The id of the rule that crashed.
+  returned: when a rule raised an exception
+  type: str
+  sample: probe-port-undeclared
+  version_added: 0.2.0
+traceback:
+  description: The traceback of the exception the rule raised.
+  returned: when a rule raised an exception
+  type: str
+  version_added: 0.2.0
+supported_versions:
+  description: The Kubernetes versions whose schemas are installed, when O(kubernetes_version) is not one of them.
+  returned: when O(kubernetes_version) is not supported
+  type: list
+  elements: str
+  sample: ["1.25.0", "1.26.0", "1.37.0"]
+  version_added: 0.2.0
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -257,45 +313,10 @@ def argspec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    params = module.params
-    if not params["paths"] and not params["definitions"] and not params["compose_projects"]:
-        module.fail_json(msg="nothing to lint: give paths, definitions or compose_projects", changed=False)
-    images = None
-    if params["check_images"]:
-        images = engine.ImageInspector(params["docker_cli"])
-    try:
-        result = engine.lint(
-            paths=params["paths"],
-            definitions=params["definitions"],
-            compose_projects=params["compose_projects"],
-            disable=params["disable"],
-            thresholds=params["thresholds"],
-            startup_seconds=params["startup_seconds"],
-            parity=params["parity"],
-            fail_on=params["fail_on"],
-            check_images=params["check_images"],
-            schema=params["schema"],
-            kubernetes_version=params["kubernetes_version"],
-            base_dir=params["base_dir"],
-            images=images,
-        )
-    except (ValueError, TypeError) as exc:
-        module.fail_json(msg=f"invalid options: {exc}", changed=False, findings=[], summary={})
-    finally:
-        if images is not None:
-            images.close()
-    result.pop("_findings")
-    failed = result.pop("failed")
-    result["rules"] = [r for r in engine.rule_table() if r["id"] not in params["disable"]]
-    if failed:
-        summary = result["summary"]
-        module.fail_json(
-            msg=f"probe_lint: {summary['error']} error(s), {summary['warning']} warning(s) "
-            f"(fail_on={params['fail_on']})",
-            changed=False,
-            **result,
-        )
-    module.exit_json(changed=False, **result)
+    ok, result = engine.run_module(module.params)
+    if not ok:
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

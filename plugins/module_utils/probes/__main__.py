@@ -7,7 +7,8 @@
     python -m plugins.module_utils.probes rules
 
 ``lint`` exits 1 when a finding reaches --fail-on, ``probe`` exits 1 when a target did not
-succeed, and both exit 2 on invalid options.
+succeed, and both exit 2 on invalid options (an unsupported --kubernetes-version included).
+``lint`` exits 3, printing the rule id and the traceback, when a rule crashes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 
 import yaml
 
+from .. import k8s_validate
 from . import engine, prober, rules
 from .findings import to_sarif
 
@@ -45,7 +47,10 @@ def _lint(args) -> int:
             schema=not args.no_schema,
             kubernetes_version=args.kubernetes_version,
         )
-    except ValueError as exc:
+    except engine.RuleError as exc:
+        print(f"probe_lint: {exc}\n{exc.traceback}", file=sys.stderr)
+        return 3
+    except (ValueError, k8s_validate.MissingLibraryError) as exc:
         print(f"probe_lint: {exc}", file=sys.stderr)
         return 2
     if args.format == "sarif":
@@ -88,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     lint.add_argument("--compose-project", action="append", help="comma separated files merged in order (-f a -f b)")
     lint.add_argument("--no-images", action="store_true", help="do not inspect local images")
     lint.add_argument("--no-schema", action="store_true", help="skip Kubernetes JSON-schema validation")
-    lint.add_argument("--kubernetes-version", default=None)
+    lint.add_argument(
+        "--kubernetes-version", default=None, help="schemas to validate against (default: the newest shipped)"
+    )
     lint.set_defaults(func=_lint)
 
     probe = sub.add_parser("probe", help="run probes against live targets")

@@ -4,66 +4,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
+import traceback
 
+from .. import k8s_validate
 from . import rules as registry
 from .findings import Finding, is_failure, sort_key, summarize
 from .images import ImageInspector
 from .loader import load
 
-try:  # kubernetes-validate ships the Kubernetes JSON schemas (requirements/runtime.txt)
-    import jsonschema
-    import kubernetes_validate
-    from kubernetes_validate import utils as kv_utils
-    from referencing import Registry, Resource
-except ImportError:  # pragma: no cover - schema validation is then reduced to structure checks
-    kubernetes_validate = None
 
+class RuleError(RuntimeError):
+    """A rule raised instead of returning findings: a bug in the rule, never a finding about the input."""
 
-class SchemaValidator:
-    """Kubernetes JSON-schema validation with one compiled validator per kind and apiVersion."""
-
-    def __init__(self, version: str | None = None, strict: bool = True):
-        self.version = version or kubernetes_validate.latest_version()
-        self.strict = strict
-        self._validators: dict = {}
-        self._definitions = None
-
-    def _schema_dir(self) -> str:
-        versions = [v for v in kv_utils.all_versions() if kv_utils.major_minor(v) <= kv_utils.major_minor(self.version)]
-        chosen = versions[-1] if versions else kubernetes_validate.latest_version()
-        return f"v{chosen}-local" + ("-strict" if self.strict else "")
-
-    def _validator(self, kind: str, api_version: str):
-        key = (kind, api_version)
-        if key not in self._validators:
-            group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-            directory = self._schema_dir()
-            try:
-                schema = kv_utils.schema_contents(
-                    f"kubernetes-json-schema/{directory}/{kind.lower()}-{group_version}.json", self.version
-                )
-            except (FileNotFoundError, OSError, ValueError):
-                self._validators[key] = None  # a CRD or an unknown kind: no schema to check against
-                return None
-            if self._definitions is None:
-                self._definitions = kv_utils.schema_contents(
-                    f"kubernetes-json-schema/{directory}/_definitions.json", self.version
-                )
-            registry_ = Resource.from_contents(self._definitions) @ (Resource.from_contents(schema) @ Registry())
-            self._validators[key] = jsonschema.validators.Draft202012Validator(schema, registry=registry_)
-        return self._validators[key]
-
-    def errors(self, data: dict, limit: int = 5):
-        validator = self._validator(str(data.get("kind")), str(data.get("apiVersion")))
-        if validator is None:
-            return
-        for count, error in enumerate(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))):
-            if count >= limit:
-                return
-            path = ".".join(str(p) for p in error.absolute_path)
-            yield path, f"schema: {error.message}"
+    def __init__(self, rule_id: str, exc: BaseException) -> None:
+        self.rule = rule_id
+        self.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        super().__init__(f"rule {rule_id} crashed: {type(exc).__name__}: {exc}")
 
 
 def lint(
@@ -94,11 +52,16 @@ def lint(
     if unknown:
         raise ValueError(f"unknown threshold(s): {', '.join(unknown)}; known: {', '.join(registry.DEFAULT_THRESHOLDS)}")
 
+    # The shared schema validator; an unsupported kubernetes_version is an error even with nothing to validate.
+    validator = None
+    if kubernetes_version is not None:
+        k8s_validate.resolve_version(kubernetes_version)
     inputs = load(paths, definitions, compose_projects, base_dir=base_dir, environ=environ)
+    if schema and inputs.objects:
+        validator = k8s_validate.get_validator(kubernetes_version, strict=True)
     own_images = images is None and check_images and bool(inputs.projects)
     if own_images:
         images = ImageInspector()
-    validator = SchemaValidator(kubernetes_version) if schema and kubernetes_validate is not None else None
     ctx = registry.Context(
         objects=inputs.objects,
         projects=inputs.projects,
@@ -114,12 +77,9 @@ def lint(
             if rule.check is None or rule.id in disabled:
                 continue
             try:
-                hits = list(rule.check(ctx))
+                findings.extend(_finding(rule, hit) for hit in rule.check(ctx))
             except Exception as exc:
-                hits = [registry.Hit("", "", f"rule could not evaluate the input ({type(exc).__name__}: {exc})")]
-            findings.extend(
-                Finding(rule.id, rule.severity, h.file, h.object, h.container, h.field, h.message, h.line) for h in hits
-            )
+                raise RuleError(rule.id, exc) from exc
     finally:
         if own_images and images is not None:
             images.close()
@@ -132,8 +92,16 @@ def lint(
             "objects": len(inputs.objects),
             "compose_projects": [p.files for p in inputs.projects],
         },
+        "kubernetes_version": validator.version if validator is not None else None,
         "_findings": findings,
     }
+
+
+def _finding(rule: registry.Rule, hit: registry.Hit | Finding) -> Finding:
+    """A rule yields Hits, or Findings from the shared schema validator; both carry the rule's id and severity."""
+    if isinstance(hit, Finding):
+        return dataclasses.replace(hit, rule=rule.id, severity=rule.severity)
+    return Finding(rule.id, rule.severity, hit.file, hit.object, hit.container, hit.field, hit.message, hit.line)
 
 
 def rule_table() -> list[dict]:
@@ -146,3 +114,53 @@ def rule_table() -> list[dict]:
 
 def dumps(result: dict) -> str:
     return json.dumps({k: v for k, v in result.items() if not k.startswith("_")}, indent=2, sort_keys=True)
+
+
+def run_module(params: dict) -> tuple[bool, dict]:
+    """probe_lint's logic: (ok, result); on failure the result holds ``msg``.
+
+    A crashing rule fails with ``rule`` (its id) and ``traceback``; an unsupported
+    ``kubernetes_version`` fails with ``supported_versions``.
+    """
+    if not params.get("paths") and not params.get("definitions") and not params.get("compose_projects"):
+        return False, {"msg": "nothing to lint: give paths, definitions or compose_projects", "changed": False}
+    images = ImageInspector(params.get("docker_cli") or "docker") if params.get("check_images", True) else None
+    failure: dict = {"changed": False, "findings": [], "summary": {}}
+    try:
+        result = lint(
+            paths=params.get("paths"),
+            definitions=params.get("definitions"),
+            compose_projects=params.get("compose_projects"),
+            disable=params.get("disable"),
+            thresholds=params.get("thresholds"),
+            startup_seconds=params.get("startup_seconds"),
+            parity=params.get("parity"),
+            fail_on=params.get("fail_on", "error"),
+            check_images=params.get("check_images", True),
+            schema=params.get("schema", True),
+            kubernetes_version=params.get("kubernetes_version"),
+            base_dir=params.get("base_dir") or "",
+            images=images,
+        )
+    except RuleError as exc:
+        return False, {**failure, "msg": f"probe_lint: {exc}", "rule": exc.rule, "traceback": exc.traceback}
+    except k8s_validate.UnsupportedVersionError as exc:
+        return False, {**failure, "msg": f"invalid options: {exc}", "supported_versions": exc.supported}
+    except (ValueError, TypeError, k8s_validate.MissingLibraryError) as exc:
+        return False, {**failure, "msg": f"invalid options: {exc}"}
+    finally:
+        if images is not None:
+            images.close()
+    result.pop("_findings")
+    failed = result.pop("failed")
+    disabled = set(params.get("disable") or [])
+    result["rules"] = [r for r in rule_table() if r["id"] not in disabled]
+    result["changed"] = False
+    if failed:
+        summary = result["summary"]
+        msg = (
+            f"probe_lint: {summary['error']} error(s), {summary['warning']} warning(s) "
+            f"(fail_on={params.get('fail_on', 'error')})"
+        )
+        return False, {"msg": msg, **result}
+    return True, result

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 SEVERITIES = ("error", "warning", "info")
 _RANK = {"error": 3, "warning": 2, "info": 1, "none": 99}
@@ -12,9 +12,19 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+# The keys of a probe_lint finding (RETURN findings) and of a k8s_schema_validate error (RETURN errors).
+LINT_KEYS = ("rule", "severity", "file", "object", "container", "field", "message", "line")
+SCHEMA_KEYS = ("file", "document", "kind", "name", "field", "message", "check")
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem: which rule, how bad, and where (file, object, container, field)."""
+    """One problem: which rule, how bad, and where (file, object, container, field).
+
+    The one finding type of the collection: probe_lint's rules and the Kubernetes schema validator
+    (``k8s_validate``, shared by probe_lint and k8s_schema_validate) both produce it.  ``document``,
+    ``kind``, ``name`` and ``check`` locate schema findings the way k8s_schema_validate reports them.
+    """
 
     rule: str
     severity: str
@@ -24,9 +34,25 @@ class Finding:
     field: str
     message: str
     line: int = 0
+    # Position of the YAML document in its file or definition, 0 first.
+    document: int = 0
+    kind: str = ""
+    name: str = ""
+    # For schema validation: schema, quantity or parse.
+    check: str = ""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """probe_lint's shape (RETURN findings)."""
+        return {key: getattr(self, key) for key in LINT_KEYS}
+
+    def text(self) -> str:
+        """``file: Kind/name: field: message`` — one line of k8s_schema_validate's failure message."""
+        obj = f"{self.kind}/{self.name}" if self.kind else f"document {self.document}"
+        return f"{self.file}: {obj}: {self.field or '<root>'}: {self.message}"
+
+    def as_error(self) -> dict:
+        """k8s_schema_validate's shape (RETURN errors); its ``line`` key is the text, not a number."""
+        return {key: getattr(self, key) for key in SCHEMA_KEYS} | {"line": self.text()}
 
 
 def summarize(findings: list[Finding]) -> dict:

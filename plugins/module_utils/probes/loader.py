@@ -63,6 +63,8 @@ class K8sObject:
     file: str
     line: int
     data: dict
+    # Position of the YAML document in its file (items of a List share their List's position).
+    document: int = 0
 
     @property
     def kind(self) -> str:
@@ -122,24 +124,39 @@ class Inputs:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _finding(rule, severity, file, message, line=0, obj="", fld=""):
+def _finding(rule, severity, file, message, line=0, obj="", fld="", check=""):
     return Finding(
-        rule=rule, severity=severity, file=file, object=obj, container="", field=fld, message=message, line=line
+        rule=rule,
+        severity=severity,
+        file=file,
+        object=obj,
+        container="",
+        field=fld,
+        message=message,
+        line=line,
+        check=check,
     )
 
 
 def expand_paths(paths: list[str], base_dir: str = "") -> tuple[list[str], list[Finding]]:
-    """Files, directories (recursive, *.yaml/*.yml) and globs -> ordered unique file list."""
+    """Files, directories (recursive, *.yaml/*.yml, hidden directories skipped) and globs -> file list.
+
+    The one path expansion of the collection (probe_lint and k8s_schema_validate).  Entries keep
+    the order given (Compose files merge in that order); the files a directory or glob yields are
+    sorted by path; a file is listed once.  An entry that matches nothing is an ``input-missing``
+    finding, which callers either report or raise.
+    """
     files: list[str] = []
     findings: list[Finding] = []
     for raw in paths:
         path = os.path.join(base_dir, raw) if base_dir and not os.path.isabs(raw) else raw
-        if any(ch in raw for ch in "*?["):
-            matches = sorted(glob.glob(path, recursive=True))
-            candidates = [m for m in matches if os.path.isfile(m)]
-            for m in matches:
-                if os.path.isdir(m):
-                    candidates.extend(_walk(m))
+        if glob.has_magic(raw):
+            candidates: list[str] = []
+            for match in sorted(glob.glob(path, recursive=True)):
+                if os.path.isdir(match):
+                    candidates.extend(_walk(match))
+                elif os.path.isfile(match):
+                    candidates.append(match)
         elif os.path.isdir(path):
             candidates = _walk(path)
         elif os.path.isfile(path):
@@ -157,9 +174,9 @@ def expand_paths(paths: list[str], base_dir: str = "") -> tuple[list[str], list[
 def _walk(directory: str) -> list[str]:
     found = []
     for root, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(os.path.join(root, n) for n in sorted(names) if n.endswith(YAML_SUFFIXES))
-    return found
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(root, n) for n in names if n.endswith(YAML_SUFFIXES))
+    return sorted(found)
 
 
 def parse_documents(text: str, file: str) -> tuple[list[tuple[int, object, dict]], list[Finding]]:
@@ -178,10 +195,97 @@ def parse_documents(text: str, file: str) -> tuple[list[tuple[int, object, dict]
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return docs, [_finding("yaml-invalid", "error", file, f"YAML does not parse: {problem}", line=line)]
+        return docs, [
+            _finding("yaml-invalid", "error", file, f"YAML does not parse: {problem}", line=line, check="parse")
+        ]
     finally:
         loader.dispose()
     return docs, []
+
+
+@dataclass
+class Document:
+    """One non-empty YAML document of a file or of an inline definition."""
+
+    file: str
+    index: int
+    line: int
+    data: object
+    service_lines: dict = field(default_factory=dict)
+
+
+@dataclass
+class Source:
+    """A file read from disk or an inline definition, with its documents."""
+
+    file: str
+    documents: list[Document]
+    in_memory: bool = False
+
+
+def read_file(file: str) -> tuple[Source, list[Finding]]:
+    """Every non-empty document of a file; an unreadable file or a YAML error is a finding."""
+    try:
+        with open(file, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        return Source(file, []), [_finding("input-missing", "error", file, f"cannot read {file}: {exc}", check="parse")]
+    docs, errors = parse_documents(text, file)
+    return Source(file, _documents(file, docs)), errors
+
+
+def _documents(file: str, docs: list[tuple[int, object, dict]]) -> list[Document]:
+    kept = [(line, data, lines) for line, data, lines in docs if data is not None]
+    return [Document(file, index, line, data, lines) for index, (line, data, lines) in enumerate(kept)]
+
+
+def is_wrapped_definition(entry: object) -> bool:
+    """``{definition: ..., source: name}``: an inline input named like the file it stands for."""
+    return isinstance(entry, dict) and "definition" in entry and set(entry) <= {"definition", "source"}
+
+
+def read_definition(index: int, entry: object) -> tuple[Source, list[Finding]]:
+    """One entry of a ``definitions`` option, read as if it were a file.
+
+    An entry is a mapping (one document), YAML text (any number of documents, with line numbers),
+    or ``{definition: <mapping, list of mappings or YAML text>, source: <file name>}``, whose findings
+    then name ``source`` as their file.  Without ``source`` the file is ``<definitions[N]>``.
+    Nothing is read from disk.
+    """
+    name, body = f"<definitions[{index}]>", entry
+    if is_wrapped_definition(entry):
+        name = str(entry.get("source") or name)
+        body = entry["definition"]
+    if isinstance(body, str):
+        docs, errors = parse_documents(body, name)
+        return Source(name, _documents(name, docs), in_memory=True), errors
+    items = body if isinstance(body, list) else [body]
+    return Source(name, _documents(name, [(0, item, {}) for item in items]), in_memory=True), []
+
+
+def read_inputs(
+    paths: list[str] | None = None, definitions: list | None = None, base_dir: str = ""
+) -> tuple[list[Source], list[Finding]]:
+    """Expand ``paths`` and read every file, then every definition; sources in that order."""
+    files, findings = expand_paths(list(paths or []), base_dir)
+    sources: list[Source] = []
+    for file in files:
+        source, errors = read_file(file)
+        sources.append(source)
+        findings.extend(errors)
+    for index, entry in enumerate(definitions or []):
+        source, errors = read_definition(index, entry)
+        sources.append(source)
+        findings.extend(errors)
+    return sources, findings
+
+
+def kubernetes_objects(doc: Document) -> list[K8sObject]:
+    """The Kubernetes objects of one document: the document itself, or the items of a ``*List``."""
+    data = doc.data
+    if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list):
+        return [K8sObject(doc.file, doc.line, item, doc.index) for item in data["items"]]
+    return [K8sObject(doc.file, doc.line, data, doc.index)]  # type: ignore[arg-type]
 
 
 def _service_lines(node) -> dict:
@@ -210,36 +314,28 @@ def load(
 ) -> Inputs:
     """Load every input and return Kubernetes objects, merged Compose projects and input findings."""
     inputs = Inputs()
-    files, missing = expand_paths(list(paths or []), base_dir)
-    inputs.findings.extend(missing)
+    sources, findings = read_inputs(paths, definitions, base_dir)
+    inputs.findings.extend(findings)
     compose_docs: dict[str, tuple[dict, dict]] = {}
+    in_memory: set[str] = set()
 
-    for file in files:
-        try:
-            with open(file, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            inputs.findings.append(_finding("input-missing", "error", file, f"cannot read {file}: {exc}"))
-            continue
-        docs, errors = parse_documents(text, file)
-        inputs.findings.extend(errors)
-        for line, doc, service_lines in docs:
-            _classify(inputs, file, line, doc, service_lines, compose_docs)
+    on_disk = [source for source in sources if not source.in_memory]
+    for source in on_disk:
+        for doc in source.documents:
+            _classify(inputs, source.file, doc.line, doc.data, doc.service_lines, compose_docs, doc.index)
 
+    files = [source.file for source in on_disk]
     for file in list(compose_docs):
         for extra in sibling_overrides(file):
             if extra not in compose_docs and extra not in files:
                 _load_compose_file(extra, inputs, compose_docs)
 
-    for index, definition in enumerate(definitions or []):
-        where = f"<definitions[{index}]>"
-        if isinstance(definition, str):
-            docs, errors = parse_documents(definition, where)
-            inputs.findings.extend(errors)
-            for line, doc, service_lines in docs:
-                _classify(inputs, where, line, doc, service_lines, compose_docs)
-        else:
-            _classify(inputs, where, 0, definition, {}, compose_docs)
+    for source in sources:
+        if source.in_memory:
+            for doc in source.documents:
+                key = _classify(inputs, source.file, doc.line, doc.data, doc.service_lines, compose_docs, doc.index)
+                if key:
+                    in_memory.add(key)
 
     explicit: set[str] = set()
     for group in compose_projects or []:
@@ -256,36 +352,34 @@ def load(
             inputs.projects.append(merge_project(layers, compose_docs, environ))
 
     for group in _auto_groups([f for f in compose_docs if f not in explicit]):
-        inputs.projects.append(merge_project(group, compose_docs, environ))
+        inputs.projects.append(merge_project(group, compose_docs, environ, read_env=group[0] not in in_memory))
     return inputs
 
 
 def _load_compose_file(file, inputs, compose_docs):
-    try:
-        with open(file, encoding="utf-8") as handle:
-            docs, errors = parse_documents(handle.read(), file)
-    except (OSError, UnicodeDecodeError) as exc:
-        inputs.findings.append(_finding("input-missing", "error", file, f"cannot read {file}: {exc}"))
-        return
+    source, errors = read_file(file)
     inputs.findings.extend(errors)
-    for _line, doc, service_lines in docs:
-        if isinstance(doc, dict) and "kind" not in doc:
-            compose_docs[file] = (doc, service_lines)
+    if any(error.rule == "input-missing" for error in errors):
+        return
+    for doc in source.documents:
+        if isinstance(doc.data, dict) and "kind" not in doc.data:
+            compose_docs[file] = (doc.data, doc.service_lines)
             return
     inputs.findings.append(_finding("schema-invalid", "error", file, "not a Compose file (no services mapping)"))
 
 
-def _classify(inputs, file, line, doc, service_lines, compose_docs):
+def _classify(inputs, file, line, doc, service_lines, compose_docs, index=0) -> str | None:
+    """File one document as a Kubernetes object or a Compose file; return the Compose key it got."""
     if doc is None:
-        return
+        return None
     if is_k8s(doc):
         if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
             for item in doc["items"]:
-                _classify(inputs, file, line, item, {}, compose_docs)
-            return
+                _classify(inputs, file, line, item, {}, compose_docs, index)
+            return None
         if doc.get("kind") not in IGNORED_KINDS:
-            inputs.objects.append(K8sObject(file=file, line=line, data=doc))
-        return
+            inputs.objects.append(K8sObject(file=file, line=line, data=doc, document=index))
+        return None
     if is_compose(doc):
         key = file
         suffix = 1
@@ -293,18 +387,18 @@ def _classify(inputs, file, line, doc, service_lines, compose_docs):
             suffix += 1
             key = f"{file}#{suffix}"
         compose_docs[key] = (doc, service_lines)
-        return
+        return key
     if isinstance(doc, dict) and ("kind" in doc or "apiVersion" in doc):
         missing = "apiVersion" if "kind" in doc else "kind"
         inputs.findings.append(
             _finding("schema-invalid", "error", file, f"Kubernetes object has no {missing}", line=line)
         )
-        return
+        return None
     if isinstance(doc, dict) and "services" in doc:
         inputs.findings.append(
             _finding("schema-invalid", "error", file, "Compose 'services' must be a mapping", line=line, fld="services")
         )
-        return
+        return None
     inputs.findings.append(
         _finding(
             "document-unrecognized",
@@ -314,6 +408,7 @@ def _classify(inputs, file, line, doc, service_lines, compose_docs):
             line=line,
         )
     )
+    return None
 
 
 def _override_base(file: str) -> str | None:
@@ -514,10 +609,13 @@ def merge_compose(base: dict, over: dict) -> dict:
     return _merge_dicts((), base, over)
 
 
-def merge_project(files: list[str], compose_docs: dict, environ: dict | None = None) -> ComposeProject:
+def merge_project(
+    files: list[str], compose_docs: dict, environ: dict | None = None, read_env: bool = True
+) -> ComposeProject:
+    """Merge a project's files in order; ``read_env=False`` (inline definitions) reads no ``.env``."""
     first = files[0].split("#", 1)[0]
     env = dict(os.environ if environ is None else environ)
-    if not first.startswith("<"):
+    if read_env and not first.startswith("<"):
         env = {**read_env_file(os.path.join(os.path.dirname(first) or ".", ".env")), **env}
     merged: dict = {}
     origins: dict = {}

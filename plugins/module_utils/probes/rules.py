@@ -1,7 +1,9 @@
 # Copyright: (c) 2025, GoalTrajectory.AI platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The rule registry.  Every rule has a stable kebab-case id, a default severity, a scope
-(input, k8s, compose, parity) and one line of documentation; its function yields Hits."""
+(input, k8s, compose, parity) and one line of documentation; its function yields Hits (or, for
+schema-invalid, the Findings of the shared schema validator).  A rule that raises is a bug: the
+engine fails the run naming the rule (engine.RuleError), it never turns into a finding."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from urllib.parse import urlparse
 
 from . import k8s as kube
 from .durations import DurationError, parse_duration
+from .findings import Finding
 from .images import ImageInspector
 from .loader import ComposeProject, K8sObject
 
@@ -101,6 +104,7 @@ class Context:
     startup_seconds: dict = field(default_factory=dict)
     parity: dict = field(default_factory=dict)
     images: ImageInspector | None = None
+    # The shared k8s_validate.SchemaValidator, None when schema validation is off or nothing needs it.
     schema: object = None
 
     def __post_init__(self):
@@ -189,13 +193,13 @@ def _probes(ctx: Context, kinds=kube.PROBE_KINDS, roles=("container", "sidecar",
 
 
 @rule("schema-invalid", "error", "input", "An object fails its Kubernetes JSON schema or a Compose file is malformed.")
-def schema_invalid(ctx: Context) -> Iterator[Hit]:
+def schema_invalid(ctx: Context) -> Iterator[Hit | Finding]:
     for obj in ctx.objects:
-        if not obj.name:
-            yield Hit(obj.file, obj.ident, "metadata.name is required", field="metadata.name", line=obj.line)
         if ctx.schema is not None:
-            for path, message in ctx.schema.errors(obj.data):
-                yield Hit(obj.file, obj.ident, message, field=path, line=obj.line)
+            # The shared validator (k8s_validate.SchemaValidator): k8s_schema_validate reports the same findings.
+            yield from ctx.schema.validate_object(obj)
+        elif not obj.name:
+            yield Hit(obj.file, obj.ident, "metadata.name is required", field="metadata.name", line=obj.line)
     for project in ctx.projects:
         for name, svc in project.services.items():
             where = project.file_of(name)

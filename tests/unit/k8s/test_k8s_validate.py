@@ -49,7 +49,7 @@ def test_unknown_field_is_named_with_its_path(validator):
     doc["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {}
     findings = validator.validate_document(doc, "d.yaml")
     assert [(f.field, f.check) for f in findings] == [("spec.template.spec.containers[0].livenesProbe", "schema")]
-    assert findings[0].line().startswith("d.yaml: Deployment/backend: spec.template.spec.containers[0].livenesProbe:")
+    assert findings[0].text().startswith("d.yaml: Deployment/backend: spec.template.spec.containers[0].livenesProbe:")
 
 
 def test_non_strict_mode_accepts_unknown_fields():
@@ -114,14 +114,25 @@ def test_missing_name_and_kind(validator):
 
 @pytest.mark.parametrize("version", ["1.20", "9.99", "latest", "1"])
 def test_unsupported_or_malformed_versions_are_refused(version):
-    with pytest.raises(ValueError, match="kubernetes_version"):
+    with pytest.raises(k8s_validate.UnsupportedVersionError, match="kubernetes_version") as caught:
         k8s_validate.resolve_version(version)
+    assert caught.value.supported == k8s_validate.supported_versions()
+    assert "supported versions: 1.25, 1.26," in str(caught.value)
+    assert str(caught.value).endswith(k8s_validate.supported_versions()[-1].rsplit(".", 1)[0])
 
 
 def test_version_resolution_picks_the_shipped_minor():
     shipped = k8s_validate.supported_versions()
     assert shipped == sorted(set(shipped), key=lambda v: tuple(map(int, v.split("."))))
     assert k8s_validate.resolve_version("v1.31.4") == "1.31.0"
+    assert k8s_validate.resolve_version(None) == shipped[-1]
+
+
+def test_one_validator_per_version_per_process():
+    first = k8s_validate.get_validator("1.31", strict=True)
+    assert k8s_validate.get_validator("v1.31.2") is first
+    assert k8s_validate.get_validator("1.31", strict=False) is not first
+    assert k8s_validate.get_validator(None).version == k8s_validate.supported_versions()[-1]
 
 
 def test_validate_paths_reports_files_and_summary(tmp_path):
@@ -143,8 +154,27 @@ def test_validate_paths_reports_files_and_summary(tmp_path):
     assert by_file[str(bad)]["field"] == "spec.portz"
     assert by_file[str(broken)]["check"] == "parse"
     assert [o["valid"] for o in result["objects"]] == [True, False, True]
+    assert [o["document"] for o in result["objects"]] == [0, 0, 1]
+    assert set(result["errors"][0]) == {"file", "document", "kind", "name", "field", "message", "check", "line"}
+
+
+def test_empty_file_and_non_mapping_documents_are_errors(tmp_path):
+    (tmp_path / "empty.yaml").write_text("# nothing here\n")
+    (tmp_path / "scalar.yaml").write_text("just text\n")
+    result = k8s_validate.validate([str(tmp_path)], kubernetes_version="1.31")
+    assert [(e["file"].rsplit("/", 1)[-1], e["check"], e["message"]) for e in result["errors"]] == [
+        ("empty.yaml", "parse", "file holds no Kubernetes object"),
+        ("scalar.yaml", "parse", "document is not a mapping"),
+    ]
+
+
+def test_list_items_are_validated_one_by_one(validator):
+    items = [copy.deepcopy(DEPLOYMENT), {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "date": 1}]
+    result = k8s_validate.validate(definitions=[{"apiVersion": "v1", "kind": "List", "items": items}])
+    assert [(o["kind"], o["valid"]) for o in result["objects"]] == [("Deployment", True), ("ConfigMap", False)]
+    assert [(e["field"], e["document"]) for e in result["errors"]] == [("date", 0)]
 
 
 def test_missing_path_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="nope"):
         k8s_validate.validate_paths([str(tmp_path / "nope")], "1.31.0")

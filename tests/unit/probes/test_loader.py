@@ -159,6 +159,48 @@ def test_interpolation_with_env_file(tmp_path):
     assert web["healthcheck"]["timeout"] == "1s"
 
 
+def test_definitions_with_a_source_read_like_that_file(tmp_path):
+    text = textwrap.dedent(
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: a}
+        ---
+        apiVersion: v1
+        kind: List
+        items:
+          - {apiVersion: v1, kind: Secret, metadata: {name: c}}
+        """
+    ).lstrip()
+    on_disk = loader.load([write(tmp_path / "all.yaml", text)])
+    in_memory = loader.load(definitions=[{"source": str(tmp_path / "all.yaml"), "definition": text}])
+    assert in_memory.objects == on_disk.objects
+    assert [(o.file, o.line, o.document) for o in in_memory.objects] == [
+        (str(tmp_path / "all.yaml"), 1, 0),
+        (str(tmp_path / "all.yaml"), 5, 1),
+    ]
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}} for n in ("x", "y")]
+    listed = loader.load(definitions=[{"source": "k8s/cms.yaml", "definition": objects}, objects[0]])
+    assert [(o.file, o.document, o.name) for o in listed.objects] == [
+        ("k8s/cms.yaml", 0, "x"),
+        ("k8s/cms.yaml", 1, "y"),
+        ("<definitions[1]>", 0, "x"),
+    ]
+    broken = loader.load(definitions=[{"source": "bad.yaml", "definition": "a: [\n"}])
+    assert [(f.rule, f.file, f.check) for f in broken.findings] == [("yaml-invalid", "bad.yaml", "parse")]
+
+
+def test_inline_compose_definitions_read_no_env_file(tmp_path):
+    write(tmp_path / ".env", "TAG=from-env-file\n")
+    compose = "services:\n  web:\n    image: web:${TAG:-default}\n"
+    source = str(tmp_path / "compose.yaml")
+    in_memory = loader.load(definitions=[{"source": source, "definition": compose}], environ={})
+    assert in_memory.projects[0].files == [source]
+    assert in_memory.projects[0].services["web"]["image"] == "web:default"
+    write(tmp_path / "compose.yaml", compose)
+    assert loader.load([source], environ={}).projects[0].services["web"]["image"] == "web:from-env-file"
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("1h", 3600), ("0", 0), (0, 0), ("1.5s", 1.5), ("2m0s", 120)],

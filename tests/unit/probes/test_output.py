@@ -1,4 +1,4 @@
-"""Engine options, summaries, fail_on, SARIF and the shell entry point."""
+"""Engine options, summaries, fail_on, SARIF, crashing rules, the module logic and the shell entry point."""
 
 from __future__ import annotations
 
@@ -112,3 +112,58 @@ def test_cli_sarif_and_rules(tmp_path):
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"readiness-missing", "liveness-missing"}
     listing = json.loads(_cli("rules").stdout)
     assert {r["id"] for r in listing} == set(rules.RULES)
+
+
+def _crashing_rule(monkeypatch):
+    def explode(ctx):
+        yield from ()
+        raise ZeroDivisionError("division by zero in a rule")
+
+    monkeypatch.setitem(rules.RULES, "test-crash", rules.Rule("test-crash", "warning", "k8s", "Raises.", explode))
+
+
+def test_a_crashing_rule_fails_the_run_naming_the_rule(monkeypatch):
+    _crashing_rule(monkeypatch)
+    with pytest.raises(engine.RuleError) as caught:
+        engine.lint(definitions=[POD], check_images=False)
+    assert caught.value.rule == "test-crash"
+    assert "rule test-crash crashed: ZeroDivisionError" in str(caught.value)
+    assert "in explode" in caught.value.traceback and "ZeroDivisionError" in caught.value.traceback
+    # The module logic fails with the rule id and the traceback in the result, not with a finding.
+    ok, result = engine.run_module({"definitions": [POD], "check_images": False})
+    assert ok is False
+    assert result["rule"] == "test-crash"
+    assert "test-crash" in result["msg"]
+    assert result["traceback"].startswith("Traceback") and "in explode" in result["traceback"]
+    assert result["findings"] == []
+    # Disabled, it does not run and the run succeeds.
+    ok, result = engine.run_module(
+        {"definitions": [POD], "check_images": False, "disable": ["test-crash"], "fail_on": "none"}
+    )
+    assert ok is True
+    assert "test-crash" not in {r["id"] for r in result["rules"]}
+
+
+def test_a_crashing_rule_exits_3_from_the_shell(monkeypatch, tmp_path, capsys):
+    from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import __main__ as cli
+
+    _crashing_rule(monkeypatch)
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(json.dumps(POD))
+    assert cli.main(["lint", str(pod), "--no-images"]) == 3
+    err = capsys.readouterr().err
+    assert "rule test-crash crashed" in err and "Traceback" in err
+    assert cli.main(["lint", str(pod), "--no-images", "--kubernetes-version", "1.20"]) == 2
+    assert "supported versions: 1.25" in capsys.readouterr().err
+
+
+def test_module_logic_results():
+    ok, result = engine.run_module({"definitions": [POD], "check_images": False})
+    assert ok is False
+    assert result["msg"].startswith("probe_lint: 1 error(s)")
+    assert set(result) == {"msg", "changed", "findings", "summary", "inputs", "kubernetes_version", "rules"}
+    assert result["changed"] is False
+    ok, result = engine.run_module({"check_images": False})
+    assert ok is False and result["msg"].startswith("nothing to lint")
+    ok, result = engine.run_module({"definitions": [POD], "disable": ["nope"], "check_images": False})
+    assert ok is False and result["msg"].startswith("invalid options: unknown rule")

@@ -353,3 +353,19 @@ def test_schema_invalid_for_compose_and_missing_name():
         ("schema-invalid", "web"),
         ("schema-invalid", "ConfigMap/default/"),
     }
+
+
+def test_schema_invalid_comes_from_the_shared_validator():
+    nameless = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"size": "1Gi"}}
+    bad_quantity = baseline()
+    c0(bad_quantity)["resources"]["limits"]["memory"] = "512MB"
+    with_schema = engine.lint(definitions=[nameless, bad_quantity["deploy"]], check_images=False)["_findings"]
+    assert {(f.object, f.field, f.check) for f in with_schema if f.rule == "schema-invalid"} == {
+        ("ConfigMap/default/", "metadata.name", "schema"),
+        ("Deployment/gt/backend", "spec.template.spec.containers[0].resources.limits.memory", "quantity"),
+    }
+    # Without schema validation the rule still requires a name, and checks nothing else.
+    without = engine.lint(definitions=[nameless, bad_quantity["deploy"]], schema=False, check_images=False)
+    assert [(f["object"], f["field"]) for f in without["findings"] if f["rule"] == "schema-invalid"] == [
+        ("ConfigMap/default/", "metadata.name")
+    ]
