@@ -76,7 +76,10 @@ app-test: $(APP_VENV)/.installed ## Reference backend tests against real Postgre
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 	cd app/backend && $(APP_VENV)/bin/python -m pytest
 
+# The probe tests build a tiny image from the host's static busybox (no registry here).
 integration: setup ## Integration tests against the real engine, servers and ansible-playbook
+	@command -v busybox >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static; }
 	pytest tests/integration
 
 molecule: setup ## Every molecule scenario: converge, idempotence, verify

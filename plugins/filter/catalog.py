@@ -68,6 +68,22 @@ def compose_files(services, settings, header=None):
     return [{"path": name, "content": yaml_dump.document(data, header, start=False)} for name, data in files.items()]
 
 
+def compose_probe_targets(services, containers, bind_address):
+    return compose_project.probe_targets(services, containers, bind_address)
+
+
+def compose_summary(services, containers, probes, bind_address):
+    return compose_project.summary(services, containers, probes, bind_address)
+
+
+def compose_diagnostics(failed, infos, logs, log_lines):
+    return compose_project.diagnostics(failed, infos, logs, log_lines)
+
+
+def missing_images(images, infos):
+    return compose_project.missing_images(images, infos)
+
+
 def compose_image_keys(services, environment):
     return compose_project.image_keys(services, environment)
 
@@ -98,7 +114,7 @@ def k8s_files(objects, header):
 
 def k8s_definitions(objects, tree):
     """The objects as the validators take them in memory, each naming its file in the tree."""
-    return [{"source": f"{tree}/{obj['file']}", "object": obj["object"]} for obj in objects]
+    return [{"source": f"{tree}/{obj['file']}", "definition": obj["object"]} for obj in objects]
 
 
 def secret_data(keys, values):
@@ -145,6 +161,10 @@ class FilterModule:
             "catalog_base_images": catalog_base_images,
             "compose_files": compose_files,
             "compose_image_keys": compose_image_keys,
+            "compose_probe_targets": compose_probe_targets,
+            "compose_summary": compose_summary,
+            "compose_diagnostics": compose_diagnostics,
+            "missing_images": missing_images,
             "compose_secret_names": compose_secret_names,
             "k8s_objects": k8s_objects,
             "k8s_files": k8s_files,

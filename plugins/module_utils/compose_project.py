@@ -33,6 +33,7 @@ REQUIRED_SETTINGS = (
     "postgres_user",
     "log_max_size",
     "log_max_file",
+    "secrets_dir",
 )
 
 
@@ -150,7 +151,8 @@ def base(services: dict[str, dict], settings: dict) -> dict:
         project["volumes"] = volumes
     secrets = secret_names(services)
     if secrets:
-        project["secrets"] = {s.lower(): {"file": f"./secrets/{s.lower()}"} for s in secrets}
+        # Absolute: the files are validated in a staging directory before they replace the live ones.
+        project["secrets"] = {s.lower(): {"file": f"{settings['secrets_dir']}/{s.lower()}"} for s in secrets}
     return project
 
 
@@ -214,6 +216,17 @@ def image_keys(services: dict[str, dict], environment: str) -> list[str]:
     return keys
 
 
+def escape(data):
+    """Every ``$`` doubled: Compose would interpolate it, and the catalog's commands mean the container's variables."""
+    if isinstance(data, str):
+        return data.replace("$", "$$")
+    if isinstance(data, list):
+        return [escape(item) for item in data]
+    if isinstance(data, dict):
+        return {key: escape(value) for key, value in data.items()}
+    return data
+
+
 def build(services: dict[str, dict], settings: dict) -> dict[str, dict]:
     """File name -> content (as data) of the environment's Compose files, base first."""
     missing = [key for key in REQUIRED_SETTINGS if key not in settings]
@@ -224,6 +237,78 @@ def build(services: dict[str, dict], settings: dict) -> dict[str, dict]:
     override = "dev" if settings["environment"] == "dev" else "prod"
     builder = dev_override if override == "dev" else prod_override
     return {
-        "docker-compose.yml": base(services, settings),
-        f"docker-compose.{override}.yml": builder(services, settings),
+        "docker-compose.yml": escape(base(services, settings)),
+        f"docker-compose.{override}.yml": escape(builder(services, settings)),
     }
+
+
+# --- after a deploy ----------------------------------------------------------------------------
+def probe_targets(services: dict[str, dict], containers: list[dict], bind_address: str) -> list[dict]:
+    """probe_check targets: readiness inside each container, and each published port from the host."""
+    targets = []
+    for container in containers:
+        svc = services.get(container["Service"])
+        if svc is None:
+            continue
+        name = svc["name"]
+        targets.append(
+            {
+                "name": f"{name} (in container)",
+                "type": "readiness",
+                "container": container["Name"],
+                "exec": {"command": cat.health_command(svc, "readiness")},
+                "periodSeconds": 2,
+                "timeoutSeconds": 5,
+            }
+        )
+        published = sorted({p["PublishedPort"] for p in container.get("Publishers") or [] if p.get("PublishedPort")})
+        for port in published:
+            if svc["health"]["kind"] == "http":
+                url = f"http://{bind_address}:{port}"
+                handler = {"httpGet": {"host": bind_address, "port": port, "path": svc["health"]["readiness"]}}
+            else:
+                url = f"tcp {bind_address}:{port}"
+                handler = {"tcpSocket": {"host": bind_address, "port": port}}
+            targets.append(
+                {"name": f"{name} ({url})", "type": "readiness", **handler, "periodSeconds": 2, "timeoutSeconds": 5}
+            )
+    return targets
+
+
+def summary(services: dict[str, dict], containers: list[dict], probes: list[dict], bind_address: str) -> list[str]:
+    """One line per service: health, probe results, image, published URLs (scheme: the port's name)."""
+    lines = []
+    for container in sorted(containers, key=lambda c: c["Service"]):
+        name = container["Service"]
+        ports = (services.get(name) or {}).get("ports") or [{"name": "http"}]
+        scheme = ports[0]["name"] if ports[0]["name"] not in ("http", "https", "tcp") else "http"
+        published = sorted({p["PublishedPort"] for p in container.get("Publishers") or [] if p.get("PublishedPort")})
+        urls = " ".join(f"{scheme}://{bind_address}:{p}" for p in published)
+        states = sorted({p["status"] for p in probes if p["name"].startswith(f"{name} ")})
+        health, probed = container.get("Health") or "none", "/".join(states) or "none"
+        lines.append(f"{name:<9} health={health:<8} probes={probed:<8} {container['Image']} {urls}".rstrip())
+    return lines
+
+
+def diagnostics(failed: list[dict], infos: list[dict], logs: list[dict], log_lines: int) -> str:
+    """Why services did not become healthy: state, the last health probes, the last log lines."""
+    out = []
+    for record, info, log in zip(failed, infos, logs, strict=False):
+        health = ((info.get("container") or {}).get("State") or {}).get("Health") or {}
+        state = f"{record['State']}, health {record.get('Health') or 'none'}"
+        out.append(f"=== service {record['Service']} ({record['Image']}): {state}")
+        out.append("--- health log:")
+        out.extend(f"exit {p['ExitCode']}: {p['Output'].strip()}" for p in (health.get("Log") or [])[-5:])
+        out.append(f"--- last {log_lines} log lines:")
+        out.append(f"{log.get('stdout', '')}\n{log.get('stderr', '')}".strip())
+    return "\n".join(out)
+
+
+def missing_images(images: dict[str, str], infos: list[dict]) -> list[str]:
+    """``name: reference`` of each image the engine does not have (by tag, digest or ID)."""
+    known = set()
+    for info in infos:
+        known.update(info.get("RepoTags") or [])
+        known.update(info.get("RepoDigests") or [])
+        known.add(info.get("Id"))
+    return [f"{name}: {ref}" for name, ref in images.items() if ref not in known]

@@ -466,22 +466,24 @@ class _Tree:
                 return {"exec": {"command": list(health["command"])}}
             return {"httpGet": {"path": health[probe], "port": health["port"]}}
 
+        # Fast probes every 5 s (longer than the timeout, so two never overlap), liveness every 10 s.
+        fast = max(5, timeout + 1)
         return {
             "startupProbe": {
                 **handler("liveness"),
-                "periodSeconds": 5,
+                "periodSeconds": fast,
                 "timeoutSeconds": timeout,
-                "failureThreshold": max(3, math.ceil(health["startup_seconds"] / 5)),
+                "failureThreshold": max(3, math.ceil(health["startup_seconds"] / fast)),
             },
             "livenessProbe": {
                 **handler("liveness"),
-                "periodSeconds": 10,
+                "periodSeconds": max(10, timeout + 1),
                 "timeoutSeconds": timeout,
                 "failureThreshold": 3,
             },
             "readinessProbe": {
                 **handler("readiness"),
-                "periodSeconds": 5,
+                "periodSeconds": fast,
                 "timeoutSeconds": timeout,
                 "failureThreshold": 3,
             },

@@ -8,6 +8,8 @@ Importable by plain pytest: no Ansible import here.
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 
@@ -26,6 +28,8 @@ _Dumper.add_representer(str, _str)
 
 def dump(data) -> str:
     """``data`` as a YAML document body."""
+    # Plain types only: Ansible hands filters its own str/dict subclasses, which SafeDumper refuses.
+    data = json.loads(json.dumps(data))
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096, allow_unicode=True)
 
 

@@ -298,3 +298,12 @@ def restore_logging() -> Iterator[None]:
         logger.setLevel(level)
         logger.propagate = propagate
         logger.disabled = disabled
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A skipped test fails the run: a skip here would hide a server that did not start."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and exitstatus == pytest.ExitCode.OK:
+        reporter.write_line(f"{len(skipped)} test(s) skipped: a skip fails the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -205,7 +205,8 @@ def test_prod_override_runs_hardened():
         "compose_environment": "prod",
         "compose_project_name": "gt-molecule-prod",
         "compose_project_dir": "/srv/goaltrajectory/molecule-compose-prod",
-        "compose_ports": {"frontend": 13100, "backend": 18100, "chromadb": 18101, "postgres": 15532},
+        "catalog_overrides": {"frontend": {"host_port": 13100}, "backend": {"host_port": 18100},
+                              "chromadb": {"host_port": 18101}, "postgres": {"host_port": 15532}},
         "compose_images": images,
         "compose_secrets": {name: f"molecule-{name.lower()}-{uuid.uuid4().hex[:8]}" for name in
                             ("SUPABASE_SERVICE_ROLE_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY", "POSTGRES_PASSWORD")},

@@ -18,37 +18,29 @@ ROOT = os.environ.get("K8S_RENDER_ROOT") or os.path.join(os.environ["MOLECULE_EP
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(__file__, "..", "..", "..", "..")))
 KUBERNETES_VERSION = "1.31.0"
 
-EXPECTED_FILES = {
-    "base/namespace.yaml": ("Namespace", None),
-    "base/resourcequota.yaml": ("ResourceQuota", "goaltrajectory-quota"),
-    "base/limitrange.yaml": ("LimitRange", "goaltrajectory-limits"),
-    "base/serviceaccount-backend.yaml": ("ServiceAccount", "backend"),
-    "base/serviceaccount-frontend.yaml": ("ServiceAccount", "frontend"),
-    "base/serviceaccount-chromadb.yaml": ("ServiceAccount", "chromadb"),
-    "base/serviceaccount-postgres.yaml": ("ServiceAccount", "postgres"),
-    "base/configmap.yaml": ("ConfigMap", "app-config"),
-    "base/secrets.yaml": ("Secret", "app-secrets"),
-    "base/network-policy-default-deny.yaml": ("NetworkPolicy", "default-deny-all"),
-    "base/network-policy-allow-dns.yaml": ("NetworkPolicy", "allow-dns-egress"),
-    "base/network-policy-frontend.yaml": ("NetworkPolicy", "frontend"),
-    "base/network-policy-backend.yaml": ("NetworkPolicy", "backend"),
-    "base/network-policy-chromadb.yaml": ("NetworkPolicy", "chromadb"),
-    "base/network-policy-postgres.yaml": ("NetworkPolicy", "postgres"),
-    "backend/deployment.yaml": ("Deployment", "backend"),
-    "backend/service.yaml": ("Service", "backend-service"),
-    "backend/hpa.yaml": ("HorizontalPodAutoscaler", "backend"),
-    "backend/pdb.yaml": ("PodDisruptionBudget", "backend"),
-    "frontend/deployment.yaml": ("Deployment", "frontend"),
-    "frontend/service.yaml": ("Service", "frontend-service"),
-    "frontend/hpa.yaml": ("HorizontalPodAutoscaler", "frontend"),
-    "frontend/pdb.yaml": ("PodDisruptionBudget", "frontend"),
-    "chromadb/deployment.yaml": ("Deployment", "chromadb"),
-    "chromadb/service.yaml": ("Service", "chromadb-service"),
-    "chromadb/pvc.yaml": ("PersistentVolumeClaim", "chromadb-data"),
-    "postgres/statefulset.yaml": ("StatefulSet", "postgres"),
-    "postgres/service.yaml": ("Service", "postgres-service"),
-    "ingress/ingress.yaml": ("Ingress", "goaltrajectory"),
-}
+
+def _expected_files() -> dict:
+    """File -> (kind, name) of every object, from the same builder the role renders with."""
+    sys.path.insert(0, os.path.join(PROJECT, ".collections"))
+    from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog, k8s_tree
+
+    with open(os.path.join(PROJECT, "roles/catalog/defaults/main.yml"), encoding="utf-8") as handle:
+        services = catalog.build(yaml.safe_load(handle)["catalog_services"])
+    with open(os.path.join(PROJECT, "roles/k8s/defaults/main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    settings = {key[4:]: value for key, value in defaults.items() if key.startswith("k8s_")}
+    settings.update(
+        environment="prod",
+        namespace="expected",
+        images=dict.fromkeys(services, "image"),
+        ingress_host="example.com",
+        secret_keys=[],
+        metrics_namespace="",
+    )
+    return {o["file"]: (o["kind"], o["name"]) for o in k8s_tree.build(services, settings)}
+
+
+EXPECTED_FILES = _expected_files()
 # Volume types Pod Security "restricted" admits.
 RESTRICTED_VOLUMES = {
     "configMap",
@@ -81,6 +73,14 @@ def pod_specs(env):
             yield rel, load(env, rel)
 
 
+def test_default_catalog_gives_the_designed_tree():
+    # The design's tree: 4 services -> 29 objects (base, per-service objects, autoscalers, ingress).
+    assert len(EXPECTED_FILES) == 29
+    assert {"backend/deployment.yaml", "postgres/statefulset.yaml", "chromadb/pvc.yaml", "ingress/ingress.yaml"} <= set(
+        EXPECTED_FILES
+    )
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_tree_has_one_object_per_expected_file(host, env):
     root = host.file(tree(env))
@@ -93,7 +93,7 @@ def test_tree_has_one_object_per_expected_file(host, env):
         assert f.content_string.startswith(f"# {kind} "), f"{rel} lacks the provenance header"
         obj = load(env, rel)
         assert obj["kind"] == kind
-        if name:
+        if kind != "Namespace":
             assert obj["metadata"]["name"] == name
             assert obj["metadata"]["namespace"] == f"goaltrajectory-{env}"
 
@@ -117,7 +117,13 @@ def test_strict_schema_validation_has_no_errors(env):
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_probe_lint_reports_no_errors(host, env):
-    cmd = host.run("cd %s && %s -m plugins.module_utils.probes lint %s", PROJECT, sys.executable, tree(env))
+    cmd = host.run(
+        "cd %s && %s -m plugins.module_utils.probes lint --kubernetes-version %s %s",
+        PROJECT,
+        sys.executable,
+        KUBERNETES_VERSION,
+        tree(env),
+    )
     report = json.loads(cmd.stdout)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
     assert errors == []
@@ -213,7 +219,6 @@ def test_secret_file_holds_keys_but_no_values(host, env):
         "GEMINI_API_KEY",
         "OPENROUTER_API_KEY",
         "POSTGRES_PASSWORD",
-        "POSTGRES_USER",
         "SUPABASE_SERVICE_ROLE_KEY",
     ]
     assert set(secret["data"].values()) == {""}
@@ -232,3 +237,36 @@ def test_network_policies_deny_by_default(env):
     assert sorted((p["protocol"], p["port"]) for p in dns) == [("TCP", 53), ("UDP", 53)]
     pg_from = load(env, "base/network-policy-postgres.yaml")["spec"]["ingress"]
     assert pg_from[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "backend"
+
+
+WORKER_TREE = os.path.join(os.path.dirname(ROOT), "rendered-worker", "dev", "k8s")
+
+
+def _worker(rel):
+    with open(os.path.join(WORKER_TREE, rel), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def test_fifth_service_from_the_catalog_alone_gets_its_objects():
+    found = sorted(os.path.relpath(os.path.join(d, f), WORKER_TREE) for d, _, fs in os.walk(WORKER_TREE) for f in fs)
+    added = sorted(set(found) - set(EXPECTED_FILES))
+    # No port: no Service, no ingress route; no autoscale: no HPA or PDB.
+    assert added == ["base/network-policy-worker.yaml", "base/serviceaccount-worker.yaml", "worker/deployment.yaml"]
+    pod = _worker("worker/deployment.yaml")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert "ports" not in container
+    assert container["livenessProbe"]["exec"]["command"][0] == "python3"
+    env = {e["name"]: e["valueFrom"] for e in container["env"]}
+    assert env["POSTGRES_PASSWORD"]["secretKeyRef"]["key"] == "POSTGRES_PASSWORD"
+    assert _worker("base/configmap.yaml")["data"]["POSTGRES_HOST"] == "postgres-service"
+
+
+def test_fifth_service_gets_exactly_its_network_paths():
+    policy = _worker("base/network-policy-worker.yaml")["spec"]
+    assert policy["policyTypes"] == ["Egress"], "nobody connects to the worker: no ingress rule"
+    (rule,) = policy["egress"]
+    assert rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "postgres"
+    assert rule["ports"] == [{"protocol": "TCP", "port": 5432}]
+    postgres_in = _worker("base/network-policy-postgres.yaml")["spec"]["ingress"]
+    sources = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in postgres_in for peer in r["from"]}
+    assert sources == {"backend", "worker"}

@@ -104,12 +104,6 @@ def free_port():
     return port
 
 
-def docker_ok() -> bool:
-    if not shutil.which("docker"):
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=30).returncode == 0
-
-
 def _busybox_image(tag: str) -> None:
     busybox = shutil.which("busybox") or "/bin/busybox"
     buffer = io.BytesIO()

@@ -1,0 +1,95 @@
+"""The Kubernetes tree derived from the catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import k8s_tree
+
+
+def by_file(objects):
+    return {o["file"]: o for o in objects}
+
+
+def test_default_catalog_gives_the_design_tree_in_apply_order(services, k8s_settings):
+    objects = k8s_tree.build(services, k8s_settings)
+    files = [o["file"] for o in objects]
+    assert len(files) == 29 and len(set(files)) == 29
+    assert files[0] == "base/namespace.yaml" and files[-1] == "ingress/ingress.yaml"
+    assert files.index("base/secrets.yaml") < files.index("postgres/statefulset.yaml")
+    assert files.index("postgres/statefulset.yaml") < files.index("backend/deployment.yaml")
+    assert [o["name"] for o in objects if o["wait"]] == ["postgres", "chromadb", "backend", "frontend"]
+
+
+def test_probes_from_the_health_entry(services, k8s_settings):
+    tree = by_file(k8s_tree.build(services, k8s_settings))
+    backend = tree["backend/deployment.yaml"]["object"]["spec"]["template"]["spec"]["containers"][0]
+    assert backend["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert backend["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert backend["startupProbe"]["failureThreshold"] * backend["startupProbe"]["periodSeconds"] >= 90
+    postgres = tree["postgres/statefulset.yaml"]["object"]["spec"]["template"]["spec"]["containers"][0]
+    assert "pg_isready" in postgres["readinessProbe"]["exec"]["command"][-1]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert postgres[probe]["timeoutSeconds"] < postgres[probe]["periodSeconds"]
+
+
+def test_network_policies_follow_connects_to(services, k8s_settings):
+    tree = by_file(k8s_tree.build(services, k8s_settings))
+    backend = tree["base/network-policy-backend.yaml"]["object"]["spec"]
+    peers = [
+        r["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+        for r in backend["egress"]
+    ]
+    assert peers == ["postgres", "chromadb", None]  # None: the public HTTPS rule
+    assert backend["egress"][2]["to"][0]["ipBlock"]["cidr"] == "0.0.0.0/0"
+    sources = [r["from"][0] for r in backend["ingress"]]
+    assert sources[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "frontend"
+    assert sources[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "ingress-nginx"
+    postgres = tree["base/network-policy-postgres.yaml"]["object"]["spec"]
+    assert postgres["policyTypes"] == ["Ingress"]
+
+
+def test_no_external_egress_when_turned_off(services, k8s_settings):
+    tree = by_file(k8s_tree.build(services, {**k8s_settings, "external_egress": False}))
+    egress = tree["base/network-policy-backend.yaml"]["object"]["spec"]["egress"]
+    assert all("ipBlock" not in r["to"][0] for r in egress)
+
+
+def test_config_and_secret_keys(services, k8s_settings):
+    tree = by_file(k8s_tree.build(services, k8s_settings))
+    data = tree["base/configmap.yaml"]["object"]["data"]
+    assert data["CHROMA_HOST"] == "chromadb-service" and data["BACKEND_URL"] == "http://backend-service:8000"
+    assert data["ENVIRONMENT"] == "production"
+    secret = tree["base/secrets.yaml"]["object"]
+    assert set(secret["data"].values()) == {""}
+
+
+def test_conflicting_env_values_are_named(with_worker, k8s_settings):
+    with_worker["worker"]["env"] = {"LOG_LEVEL": "DEBUG"}
+    with pytest.raises(k8s_tree.TreeError, match="backend and worker set LOG_LEVEL to different values"):
+        k8s_tree.build(with_worker, k8s_settings)
+
+
+def test_worker_gets_deployment_account_and_policy_only(with_worker, k8s_settings):
+    files = {o["file"] for o in k8s_tree.build(with_worker, k8s_settings)}
+    assert {f for f in files if "worker" in f} == {
+        "worker/deployment.yaml",
+        "base/serviceaccount-worker.yaml",
+        "base/network-policy-worker.yaml",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"namespace": "Bad_NS"}, "k8s_namespace"),
+        ({"resource_quota": {"requests.cpu": "4 cores"}}, r"k8s_resource_quota\['requests.cpu'\]"),
+        ({"limit_range": {"default": {"cpu": "1"}}}, r"k8s_limit_range.default.memory"),
+        ({"ingress_host": ""}, "k8s_ingress_host"),
+        ({"config_extra": {"bad key": "x"}}, "k8s_config_extra"),
+        ({"images": {}}, "no image reference for 'postgres'"),
+    ],
+)
+def test_bad_settings_name_the_variable(services, k8s_settings, change, message):
+    with pytest.raises(k8s_tree.TreeError, match=message):
+        k8s_tree.build(services, {**k8s_settings, **change})
