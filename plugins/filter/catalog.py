@@ -130,7 +130,7 @@ def k8s_keys(objects):
     return k8s_tree.keys(objects)
 
 
-def image_refs(text, explicit, names, source, variable, environment, require_digest):
+def image_refs(text, explicit, names, source, variable, environment, require_digest, missing_ok=False):
     """Reference per image name from the images role's results file (its text) and explicit overrides."""
 
     def run():
@@ -143,6 +143,7 @@ def image_refs(text, explicit, names, source, variable, environment, require_dig
             variable=variable,
             environment=environment,
             require_digest=bool(require_digest),
+            missing_ok=bool(missing_ok),
         )
 
     return _wrap(run)

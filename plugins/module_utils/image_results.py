@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 
 DIGEST_MARK = "@sha256:"
+# Stands for an image a check-mode run of the images play would build (nothing exists yet).
+UNBUILT_PREFIX = "not-built-yet.invalid/"
 
 
 class ImageRefError(ValueError):
@@ -49,17 +51,21 @@ def choose(
     variable: str,
     environment: str,
     require_digest: bool,
+    missing_ok: bool = False,
 ) -> dict[str, str]:
     """The reference per image name: ``explicit`` first, then the results file.
 
-    Fails naming the image when neither has it, or when ``require_digest`` and it is not
-    pinned by digest.
+    Fails naming the image when neither has it (unless ``missing_ok``, for check mode before
+    the first build: then it stands in ``UNBUILT_PREFIX<name>:check-mode``), or when
+    ``require_digest`` and it is not pinned by digest.
     """
     found = (results or {}).get("refs", {})
     refs, problems = {}, []
     for name in names:
         ref = explicit.get(name) or found.get(name)
-        if not ref:
+        if not ref and missing_ok:
+            refs[name] = f"{UNBUILT_PREFIX}{name}:check-mode"
+        elif not ref:
             where = f"{source} has none" if results is not None else f"{source} does not exist"
             problems.append(
                 f"{name}: no image reference ({where} and {variable} does not set it): was it built or promoted for "

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -104,6 +105,21 @@ def test_published_urls_answer():
     assert http("GET", f"{BACKEND}/ready")[0] == 200
     status, body = http("GET", f"{FRONTEND}/api/health")
     assert status == 200 and body["status"] == "ok"
+
+
+def test_check_mode_after_converge_changes_nothing():
+    """deploy.yml --check --diff on the converged host: nothing would change, and nothing did."""
+    sys.path.insert(0, str(ROOT / "molecule" / "shared"))
+    import check_mode
+
+    files = check_mode.files_state(PROJECT_DIR)
+    engine = check_mode.engine_state()
+    result = check_mode.converge_check()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert check_mode.changed_count(output) == 0, output[-3000:]
+    assert check_mode.files_state(PROJECT_DIR) == files
+    assert check_mode.engine_state() == engine
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))

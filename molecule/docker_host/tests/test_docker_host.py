@@ -1,7 +1,9 @@
 """Verify docker_host: the API answers, Compose v2 is new enough, a container runs."""
 
 import json
+import os
 import shlex
+import sys
 
 import pytest
 
@@ -67,3 +69,17 @@ def test_container_from_bootstrapped_image_exits_zero(host, bootstrapped_image):
     assert result.rc == 0, result.stderr
     failing = host.run(f"docker run --rm {bootstrapped_image} /bin/sh -c 'exit 3'")
     assert failing.rc == 3
+
+
+def test_check_mode_after_converge_changes_nothing():
+    sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "shared"))
+    import check_mode
+
+    files = check_mode.files_state("/etc/docker", "/etc/default/docker", "/usr/local/lib/docker/cli-plugins")
+    engine = check_mode.engine_state()
+    result = check_mode.converge_check()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert check_mode.changed_count(output) == 0, output[-3000:]
+    assert check_mode.files_state("/etc/docker", "/etc/default/docker", "/usr/local/lib/docker/cli-plugins") == files
+    assert check_mode.engine_state() == engine
