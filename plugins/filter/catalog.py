@@ -65,7 +65,11 @@ def catalog_base_images(services):
 def compose_files(services, settings, header=None):
     """[{path, content}] of the environment's Compose files."""
     files = _wrap(compose_project.build, services, settings)
-    return [{"path": name, "content": yaml_dump.document(data, header, start=False)} for name, data in files.items()]
+    rendered = [
+        {"path": name, "content": yaml_dump.document(data, header, start=False)} for name, data in files.items()
+    ]
+    # A bare `docker compose ...` in the project directory then uses the same project and files.
+    return [*rendered, {"path": ".env", "content": compose_project.dotenv(settings, list(files))}]
 
 
 def compose_probe_targets(services, containers, bind_address):
@@ -78,6 +82,10 @@ def compose_summary(services, containers, probes, bind_address):
 
 def compose_diagnostics(failed, infos, logs, log_lines):
     return compose_project.diagnostics(failed, infos, logs, log_lines)
+
+
+def compose_repairs(inspected, services):
+    return compose_project.repairs(inspected, list(services))
 
 
 def missing_images(images, infos):
@@ -166,6 +174,7 @@ class FilterModule:
             "compose_summary": compose_summary,
             "compose_diagnostics": compose_diagnostics,
             "missing_images": missing_images,
+            "compose_repairs": compose_repairs,
             "compose_secret_names": compose_secret_names,
             "k8s_objects": k8s_objects,
             "k8s_files": k8s_files,

@@ -216,6 +216,11 @@ def image_keys(services: dict[str, dict], environment: str) -> list[str]:
     return keys
 
 
+def dotenv(settings: dict, files: list[str]) -> str:
+    """``.env`` for a bare ``docker compose`` in the project directory: the same project and files."""
+    return f"COMPOSE_PROJECT_NAME={settings['project_name']}\nCOMPOSE_FILE={':'.join(files)}\n"
+
+
 def escape(data):
     """Every ``$`` doubled: Compose would interpolate it, and the catalog's commands mean the container's variables."""
     if isinstance(data, str):
@@ -312,3 +317,30 @@ def missing_images(images: dict[str, str], infos: list[dict]) -> list[str]:
         known.update(info.get("RepoDigests") or [])
         known.add(info.get("Id"))
     return [f"{name}: {ref}" for name, ref in images.items() if ref not in known]
+
+
+def repairs(inspected: list[dict], services: list[str]) -> list[dict]:
+    """Services whose container is not running, not healthy, or lacks its service name on a network.
+
+    ``inspected`` is ``docker inspect`` output for the project's containers.
+    """
+    out = []
+    for container in inspected:
+        labels = container.get("Config", {}).get("Labels") or {}
+        service = labels.get("com.docker.compose.service")
+        if service not in services or labels.get("com.docker.compose.oneoff") == "True":
+            continue
+        state = container.get("State") or {}
+        reasons = []
+        if not state.get("Running"):
+            reasons.append(state.get("Status") or "not running")
+        health = (state.get("Health") or {}).get("Status")
+        if health and health != "healthy":
+            reasons.append(f"health {health}")
+        if (container.get("HostConfig") or {}).get("NetworkMode") not in ("none", "host"):
+            for network, endpoint in sorted(((container.get("NetworkSettings") or {}).get("Networks") or {}).items()):
+                if service not in ((endpoint or {}).get("Aliases") or []):
+                    reasons.append(f"no alias {service!r} on network {network}")
+        if reasons:
+            out.append({"service": service, "reason": f"{service}: {', '.join(reasons)}"})
+    return out

@@ -173,6 +173,40 @@ def test_data_survives_killed_containers(goal):
     assert_goal_intact(goal)
 
 
+def aliases(service):
+    networks = json.loads(run(["docker", "inspect", services()[service]["Name"]]).stdout)[0]["NetworkSettings"][
+        "Networks"
+    ]
+    return {network: endpoint["Aliases"] or [] for network, endpoint in networks.items()}
+
+
+def test_deploy_repairs_a_container_that_lost_its_network_alias(goal):
+    """What Compose 2.40 on Engine 20.10 does when it rebuilds a changed network: same container, no alias."""
+    name = services()["postgres"]["Name"]
+    network = f"{PROJECT}_postgres"
+    run(["docker", "network", "disconnect", network, name])
+    run(["docker", "network", "connect", network, name])
+    assert "postgres" not in aliases("postgres")[network]
+    result = deploy("-e", json.dumps({"compose_images": current_images()}))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "no alias 'postgres' on network" in output and "Recreated, and ready now" in output, output
+    assert "postgres" in aliases("postgres")[network]
+    assert_goal_intact(goal)
+
+
+def test_engine_restart_brings_the_stack_back_ready(goal):
+    """restart: unless-stopped in every environment: after the engine restarts, every service is ready again."""
+    run(["service", "docker", "restart"], timeout=180)
+    deadline = time.monotonic() + 120
+    while subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        assert time.monotonic() < deadline, "the engine did not come back"
+        time.sleep(2)
+    wait_healthy(180)  # healthy = ready: the Compose healthchecks are the readiness checks
+    assert http("GET", f"{BACKEND}/ready")[0] == 200
+    assert_goal_intact(goal)
+
+
 def test_broken_backend_release_rolls_back(goal):
     good = current_images()
     broken = derived_image(

@@ -101,3 +101,30 @@ def test_probe_targets_and_summary(services):
 def test_missing_images_by_tag_digest_or_id():
     infos = [{"Id": "sha256:1", "RepoTags": ["a:1"], "RepoDigests": ["r/b@sha256:2"]}]
     assert cp.missing_images({"a": "a:1", "b": "r/b@sha256:2", "c": "sha256:1", "d": "d:1"}, infos) == ["d: d:1"]
+
+
+def _container(service, running=True, health="healthy", aliases=None, mode="gt_default"):
+    networks = {"gt_postgres": {"Aliases": aliases if aliases is not None else [f"gt-{service}-1", service, "abc"]}}
+    return {
+        "Config": {"Labels": {"com.docker.compose.service": service}},
+        "State": {"Running": running, "Status": "running" if running else "exited", "Health": {"Status": health}},
+        "HostConfig": {"NetworkMode": mode},
+        "NetworkSettings": {"Networks": networks},
+    }
+
+
+def test_repairs_find_lost_aliases_unhealthy_and_stopped_services():
+    inspected = [
+        _container("backend"),
+        _container("postgres", aliases=["abc"]),
+        _container("chromadb", health="unhealthy"),
+        _container("frontend", running=False, health=None),
+        _container("orphan", running=False),
+        _container("worker", aliases=[], mode="none"),
+    ]
+    found = cp.repairs(inspected, ["backend", "postgres", "chromadb", "frontend", "worker"])
+    assert found == [
+        {"service": "postgres", "reason": "postgres: no alias 'postgres' on network gt_postgres"},
+        {"service": "chromadb", "reason": "chromadb: health unhealthy"},
+        {"service": "frontend", "reason": "frontend: exited"},
+    ]
