@@ -27,7 +27,8 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils.images imp
 SBOM_LABEL = "org.goaltrajectory.sbom"
 EXTRA_PATH = ("/usr/bin", "/usr/local/bin", "/bin")
 IGNORED_CACHE_ENTRIES = ("partial", "lock")
-FS_VERSION = 1
+FS_VERSION = 2
+DPKG_FILES = ("/var/lib/dpkg/status", "/etc/apt/sources.list", "/etc/apt/sources.list.d/debian.sources")
 DEBSEC_SCRIPT = (
     'apt-get update -qq >/dev/null 2>&1 || { echo "error apt-get update failed"; exit 0; }; '
     "apt-get -s -o Debug::NoLocking=1 dist-upgrade 2>/dev/null | "
@@ -61,6 +62,9 @@ def fs_facts(tree: imagefs.Tree, config: dict, forbidden: list[str], cache_dirs:
                 break
     caches = [d for d in cache_dirs if [c for c in tree.children(d) if c not in IGNORED_CACHE_ENTRIES]]
     sbom = tree.read(sbom_path) if sbom_path else None
+    dpkg = hashlib.sha256()
+    for path in DPKG_FILES:
+        dpkg.update(path.encode() + b"\0" + (tree.read(path) or b"") + b"\0")
     return {
         "user": config.get("User") or "",
         "uid": uid,
@@ -68,6 +72,8 @@ def fs_facts(tree: imagefs.Tree, config: dict, forbidden: list[str], cache_dirs:
         "caches": caches,
         "has_apt": tree.is_executable("/usr/bin/apt-get") and tree.is_executable("/bin/sh"),
         "sbom_path": sbom_path,
+        # What apt's answer depends on: the installed packages and the sources.
+        "dpkg_key": dpkg.hexdigest() if tree.read(DPKG_FILES[0]) is not None else "",
         "sbom": sbom.decode(errors="replace") if sbom is not None else None,
     }
 
@@ -221,6 +227,14 @@ def _fresh(entry: dict | None, key: str, now: float, max_age: float) -> bool:
     return bool(entry) and entry.get("key") == key and now - entry.get("checked_at", 0) <= max_age
 
 
+def _shared(cache_dir: str, kind: str, key: str) -> dict | None:
+    try:
+        with open(os.path.join(cache_dir, f"{kind}-{key}.json"), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
 def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, settings: dict, *, check_mode: bool,
                 now: float | None = None) -> dict:
     """Policy, SBOM, scan and security facts of one image; ``cache`` says what was reused."""
@@ -236,12 +250,13 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
     config = image.get("Config") or {}
     sbom_path = (config.get("Labels") or {}).get(SBOM_LABEL, "")
     used = {}
+    shared_writes = []
     key = fs_key(settings["forbidden"], settings["cache_dirs"], sbom_path)
     if (cache.get("fs") or {}).get("key") == key:
         facts = cache["fs"]["facts"]
         used["fs"] = "cached"
     else:
-        wanted = {"/etc/passwd", *([sbom_path] if sbom_path else [])}
+        wanted = {"/etc/passwd", *DPKG_FILES, *([sbom_path] if sbom_path else [])}
         with docker.save(image["Id"]) as stream:
             tree = imagefs.read_saved(stream, wanted)
         facts = fs_facts(tree, config, settings["forbidden"], settings["cache_dirs"], sbom_path)
@@ -273,21 +288,24 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
         result["scan"] = {"status": "not scanned", "findings": [],
                           "reason": f"no SBOM in the image (label {SBOM_LABEL}: {sbom_path or 'absent'})"}
     else:
-        scan_key = hashlib.sha256(f"{settings['pypi_url']} {settings['npm_url']}".encode()).hexdigest()
-        if _fresh(cache.get("scan"), scan_key, now, max_age):
-            result["scan"] = cache["scan"]["result"]
+        # Keyed by the SBOM's content: a rebuild that changes no dependency reuses the scan.
+        scan_key = hashlib.sha256(f"{settings['pypi_url']} {settings['npm_url']} {facts['sbom']}".encode()).hexdigest()
+        shared = _shared(cache_dir, "scan", scan_key)
+        if _fresh(shared, scan_key, now, max_age):
+            result["scan"] = shared["result"]
             used["scan"] = "cached"
         elif check_mode:
             result["scan"] = {"status": "not scanned", "findings": [], "reason": "check mode: would query the advisories"}
             used["scan"] = "would run"
         else:
             result["scan"] = scan(components, kinds, pypi_url=settings["pypi_url"], npm_url=settings["npm_url"])
-            cache["scan"] = {"key": scan_key, "checked_at": now, "result": result["scan"]}
+            shared_writes.append(("scan", scan_key, {"key": scan_key, "checked_at": now, "result": result["scan"]}))
             used["scan"] = "ran"
     if settings["security_check"] == "skip":
         result["debian_security"] = {"checked": False, "pending": [], "other_updates": 0, "error": ""}
-    elif _fresh(cache.get("debian_security"), "apt", now, max_age):
-        result["debian_security"] = cache["debian_security"]["result"]
+    elif facts["dpkg_key"] and _fresh(_shared(cache_dir, "debsec", facts["dpkg_key"]), facts["dpkg_key"], now, max_age):
+        # Keyed by the package database and apt sources: images sharing them share the answer.
+        result["debian_security"] = _shared(cache_dir, "debsec", facts["dpkg_key"])["result"]
         used["debian_security"] = "cached"
     elif check_mode:
         result["debian_security"] = {"checked": False, "pending": [], "other_updates": 0,
@@ -295,11 +313,14 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
         used["debian_security"] = "would run"
     else:
         result["debian_security"] = debian_security(docker, image["Id"], facts["has_apt"])
-        if result["debian_security"]["checked"] or not facts["has_apt"]:
-            cache["debian_security"] = {"key": "apt", "checked_at": now, "result": result["debian_security"]}
+        if result["debian_security"]["checked"] and facts["dpkg_key"]:
+            entry = {"key": facts["dpkg_key"], "checked_at": now, "result": result["debian_security"]}
+            shared_writes.append(("debsec", facts["dpkg_key"], entry))
         used["debian_security"] = "ran"
     if not check_mode:
         build_mod.write_file(cache_path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        for kind, shared_key, entry in shared_writes:
+            build_mod.write_file(os.path.join(cache_dir, f"{kind}-{shared_key}.json"), json.dumps(entry, indent=1) + "\n")
     result["cache"] = used
     result["sbom_text"] = facts["sbom"]
     return result
