@@ -39,7 +39,9 @@ attributes:
     platforms: posix
 options:
   services:
-    description: The checked service catalog (C(catalog_services | goaltrajectory.platform.service_catalog(catalog_overrides))).
+    description:
+      - The checked service catalog
+        (C(catalog_services | goaltrajectory.platform.service_catalog(catalog_overrides))).
     type: dict
     required: true
   app_dir:
@@ -226,8 +228,12 @@ def main() -> None:
     try:
         naming = build_mod.revision(p["app_dir"], p["dockerfiles_dir"], p["tag"], p["version"])
         result.update(naming)
-        labels = {"VERSION": naming["tag"], "REVISION": naming["revision"], "CREATED": naming["created"],
-                  "SOURCE": p["source"]}
+        labels = {
+            "VERSION": naming["tag"],
+            "REVISION": naming["revision"],
+            "CREATED": naming["created"],
+            "SOURCE": p["source"],
+        }
         jobs = jobs_mod.jobs(
             p["services"],
             app_dir=p["app_dir"],
@@ -242,15 +248,20 @@ def main() -> None:
         names = [job["name"] for job in jobs]
         unknown = [n for n in p["only"] if n not in names]
         if unknown:
-            module.fail_json(msg=f"only: {', '.join(unknown)} is not an image of the catalog ({', '.join(names)})",
-                             **result)
+            module.fail_json(
+                msg=f"only: {', '.join(unknown)} is not an image of the catalog ({', '.join(names)})", **result
+            )
         planned = build_mod.plan(jobs, docker, tag=naming["tag"], environment=p["environment"], work_dir=p["work_dir"])
     except (jobs_mod.JobError, ctx.ContextError, dk.DockerError) as exc:
         module.fail_json(msg=str(exc), **result)
     result["plan"] = {item["name"]: {"action": item["action"], "reasons": item["reasons"]} for item in planned}
     result["report"] = [
         f"{item['name']}: {item['action']}"
-        + (f" ({'; '.join(item['reasons'])})" if item["reasons"] else f" ({item['tag_ref']}, inputs {item['inputs_digest'][:19]})")
+        + (
+            f" ({'; '.join(item['reasons'])})"
+            if item["reasons"]
+            else f" ({item['tag_ref']}, inputs {item['inputs_digest'][:19]})"
+        )
         for item in planned
     ]
     selected = [item for item in planned if not p["only"] or item["name"] in p["only"]]
@@ -263,18 +274,27 @@ def main() -> None:
                 result["changed"] = True
                 if item["action"] == "build":
                     result["built"].append(item["name"])
-                diff["before"] += f"{item['name']}: {item['previous_inputs_digest'] or '(none)'} {item['previous_id']}\n"
-                diff["after"] += f"{item['name']}: {item['inputs_digest']} ({item['action']}: {'; '.join(item['reasons'])})\n"
+                diff["before"] += (
+                    f"{item['name']}: {item['previous_inputs_digest'] or '(none)'} {item['previous_id']}\n"
+                )
+                diff["after"] += (
+                    f"{item['name']}: {item['inputs_digest']} ({item['action']}: {'; '.join(item['reasons'])})\n"
+                )
             if module.check_mode or item["action"] == "unchanged":
                 result["images"][item["name"]] = build_mod.summary(
                     item, item["image"], dockerfile=f"{p['work_dir']}/dockerfiles/{item['name']}.Dockerfile"
                 )
                 if not module.check_mode:
                     # The effective Dockerfile and the sidecar record what the image was built from.
-                    build_mod.write_file(f"{p['work_dir']}/dockerfiles/{item['name']}.Dockerfile", item["dockerfile_text"])
+                    build_mod.write_file(
+                        f"{p['work_dir']}/dockerfiles/{item['name']}.Dockerfile", item["dockerfile_text"]
+                    )
                 continue
             result["images"][item["name"]] = build_mod.execute(
-                item, docker, result["builder"] or {"cli": "docker", "buildx": False}, work_dir=p["work_dir"],
+                item,
+                docker,
+                result["builder"] or {"cli": "docker", "buildx": False},
+                work_dir=p["work_dir"],
                 ca_bundle=p["ca_bundle"],
             )
     except (build_mod.BuildError, dk.DockerError, OSError) as exc:

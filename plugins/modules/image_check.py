@@ -137,9 +137,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import build as build_mod
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import checks
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import checks, imagefs
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import docker as dk
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import imagefs
 
 
 def main() -> None:
@@ -191,8 +190,9 @@ def main() -> None:
         def one(item):
             name, spec = item
             start = time.monotonic()
-            out = checks.check_image(name, spec, found[spec["id"]], found.get(spec["base"]), docker, settings,
-                                     check_mode=module.check_mode)
+            out = checks.check_image(
+                name, spec, found[spec["id"]], found.get(spec["base"]), docker, settings, check_mode=module.check_mode
+            )
             out["seconds"] = round(time.monotonic() - start, 2)
             return name, out
 
@@ -216,13 +216,18 @@ def main() -> None:
         result["images"][name] = out
         pol, scan, sec = out["policy"], out["scan"], out["debian_security"]
         sec_text = (
-            f"failed: {sec['error']}" if sec["error"] else f"{len(sec['pending'])} pending" if sec["checked"] else "skipped"
+            f"failed: {sec['error']}"
+            if sec["error"]
+            else f"{len(sec['pending'])} pending"
+            if sec["checked"]
+            else "skipped"
         )
         result["report"].append(
             f"{name}: {pol['size'] / 1e6:.1f} MB, {pol['bytes_over_base'] / 1e6:.1f} MB over {pol['base']} "
             f"(budget {pol['budget_mb']} MB); "
             + ("policy passed" if not pol["violations"] else "VIOLATIONS: " + "; ".join(pol["violations"]))
-            + f"; SBOM {out['sbom_components']} components {out['ecosystems']}; scan {scan['status']} ({scan['reason']})"
+            + f"; SBOM {out['sbom_components']} components {out['ecosystems']}"
+            + f"; scan {scan['status']} ({scan['reason']})"
             + f", findings {scan['findings']}; Debian security {sec_text}; cache {out['cache']}; {out['seconds']} s"
         )
         result["failures"] += checks.failures(name, spec["ref"], out, settings)

@@ -152,7 +152,9 @@ def main() -> None:
                 reason = f"no image tagged {tag}"
             else:
                 reason = ""
-            recipe = golden.recipe(base, parent_id, p["suite"], p["mirrors"]) if not reason or not module.check_mode else ""
+            recipe = (
+                golden.recipe(base, parent_id, p["suite"], p["mirrors"]) if not reason or not module.check_mode else ""
+            )
             labels = ((current or {}).get("Config") or {}).get("Labels") or {}
             if not reason and labels.get(golden.RECIPE_LABEL) != recipe:
                 reason = "its recipe changed (script/Dockerfile, parent, download, suite or mirrors)"
@@ -168,7 +170,9 @@ def main() -> None:
             if module.check_mode:
                 continue
             if not parent:
-                out = golden.bootstrap(base, builder_cli(p, docker), p["suite"], p["mirrors"][0], p["mirrors"][1], recipe)
+                out = golden.bootstrap(
+                    base, builder_cli(p, docker), p["suite"], p["mirrors"][0], p["mirrors"][1], recipe
+                )
                 if out["rc"] != 0:
                     module.fail_json(msg=f"bootstrapping {tag} failed: {out['output']}", **result)
             else:
@@ -177,12 +181,20 @@ def main() -> None:
                 os.makedirs(context, exist_ok=True)
                 if base.get("download"):
                     golden.download(base, p["npm_registry"], context)
-                argv = ["--file", base["recipe_file"], "--tag", tag, f"--build-arg={base['arg']}={result['bases'][parent]}",
-                        f"--label={golden.RECIPE_LABEL}={recipe}",
-                        f"--label=org.opencontainers.image.title=gt-golden-{key.replace('_', '-')}"]
+                argv = [
+                    "--file",
+                    base["recipe_file"],
+                    "--tag",
+                    tag,
+                    f"--build-arg={base['arg']}={result['bases'][parent]}",
+                    f"--label={golden.RECIPE_LABEL}={recipe}",
+                    f"--label=org.opencontainers.image.title=gt-golden-{key.replace('_', '-')}",
+                ]
                 if p["ca_bundle"]:
                     argv += ["--secret", f"id=build_ca,src={p['ca_bundle']}"]
-                outcome = docker.build(builder, [*argv, context], os.path.join(p["work_dir"], "logs", f"golden-{key}.log"))
+                outcome = docker.build(
+                    builder, [*argv, context], os.path.join(p["work_dir"], "logs", f"golden-{key}.log")
+                )
                 if outcome["rc"] != 0:
                     module.fail_json(msg=f"building the golden base {tag} failed: {outcome['log_tail']}", **result)
             image = docker.inspect([tag]).get(tag)

@@ -164,8 +164,9 @@ def promote(module, client, result, diff) -> None:
                 client.retag(repo, p["promote_from"], p["promote_to"])
                 after = client.digest(repo, p["promote_to"])
                 if after != source:
-                    module.fail_json(msg=f"{target_ref} points at {after or 'nothing'} after the promotion, not {source}",
-                                     **result)
+                    module.fail_json(
+                        msg=f"{target_ref} points at {after or 'nothing'} after the promotion, not {source}", **result
+                    )
         result["refs"][name] = f"{p['registry']}/{repo}@{source}"
     if missing:
         module.fail_json(

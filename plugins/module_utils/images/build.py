@@ -134,7 +134,9 @@ def plan(jobs: list[dict], docker, *, tag: str, environment: str, work_dir: str)
                 if before.get("base_ids") != base_ids:
                     reasons.append("base image changed")
             if not reasons:
-                reasons.append(f"inputs digest {digest[:19]} differs from the image's {current_digest[:19] or '(none)'}")
+                reasons.append(
+                    f"inputs digest {digest[:19]} differs from the image's {current_digest[:19] or '(none)'}"
+                )
         action = "build" if reasons else "unchanged"
         env_image = found.get(env_ref)
         if action == "unchanged" and (env_image or {}).get("Id") != current["Id"]:
@@ -161,7 +163,7 @@ def plan(jobs: list[dict], docker, *, tag: str, environment: str, work_dir: str)
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def execute(item: dict, docker, builder: dict, *, work_dir: str, ca_bundle: str) -> dict:
@@ -201,8 +203,9 @@ def execute(item: dict, docker, builder: dict, *, work_dir: str, ca_bundle: str)
     return summary(item, image, started=started, finished=_now(), seconds=seconds, dockerfile=effective_path)
 
 
-def summary(item: dict, image: dict | None, *, started: str = "", finished: str = "", seconds: float = 0.0,
-            dockerfile: str = "") -> dict:
+def summary(
+    item: dict, image: dict | None, *, started: str = "", finished: str = "", seconds: float = 0.0, dockerfile: str = ""
+) -> dict:
     """What the module returns and the results file records about one image."""
     image = image or {}
     return {

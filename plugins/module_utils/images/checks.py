@@ -84,8 +84,9 @@ def fs_key(forbidden: list[str], cache_dirs: list[str], sbom_path: str) -> str:
 
 
 # --- policy ------------------------------------------------------------------------------------------
-def policy(facts: dict, config: dict, *, size: int, base_size: int, base_ref: str, budget_mb: int, min_uid: int,
-           where: str) -> dict:
+def policy(
+    facts: dict, config: dict, *, size: int, base_size: int, base_ref: str, budget_mb: int, min_uid: int, where: str
+) -> dict:
     """Violations (empty: passed) and the figures the report shows."""
     violations = []
     user = facts["user"]
@@ -99,7 +100,8 @@ def policy(facts: dict, config: dict, *, size: int, base_size: int, base_ref: st
     over = size - base_size
     if over > budget_mb * 1_000_000:
         violations.append(
-            f"{over / 1e6:.1f} MB over the base {base_ref}, budget {budget_mb} MB (catalog field {where}.image.budget_mb)"
+            f"{over / 1e6:.1f} MB over the base {base_ref}, budget {budget_mb} MB "
+            f"(catalog field {where}.image.budget_mb)"
         )
     return {
         "passed": not violations,
@@ -145,9 +147,12 @@ def _npm_pairs(components: list[dict]) -> dict[str, list[str]]:
 
 def _http(url: str, *, data: bytes | None = None, timeout: float = 15) -> tuple[int, object, str]:
     headers = {"Content-Type": "application/json"} if data is not None else {}
-    req = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
+    if not url.startswith(("https://", "http://")):
+        return -1, None, f"{url} is not an http(s) URL"
+    method = "POST" if data is not None else "GET"
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (http(s) checked above)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (operator-set https URLs)
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http(s) checked above)
             body = resp.read()
             try:
                 return resp.status, json.loads(body or b"null"), ""
@@ -162,8 +167,11 @@ def _http(url: str, *, data: bytes | None = None, timeout: float = 15) -> tuple[
 def scan(components: list[dict], kinds: list[str], *, pypi_url: str, npm_url: str, http=_http) -> dict:
     """Advisory scan of the SBOM's language packages: scanned, or not scanned with the reason."""
     if not kinds:
-        return {"status": "not scanned", "reason": "no language packages in this image (Debian packages only)",
-                "findings": []}
+        return {
+            "status": "not scanned",
+            "reason": "no language packages in this image (Debian packages only)",
+            "findings": [],
+        }
     statuses, reasons, findings = [], [], []
     if "pypi" in kinds:
         pkgs = [c for c in components if c["purl"].startswith("pkg:pypi/")]
@@ -213,8 +221,12 @@ def parse_debsec(output: str) -> dict:
 def debian_security(docker, image_id: str, has_apt: bool) -> dict:
     """Pending security updates per `apt-get -s dist-upgrade` in a throwaway root container."""
     if not has_apt:
-        return {"checked": False, "pending": [], "other_updates": 0,
-                "error": "no /bin/sh and apt-get in the image: not a Debian-based image, nothing to check"}
+        return {
+            "checked": False,
+            "pending": [],
+            "other_updates": 0,
+            "error": "no /bin/sh and apt-get in the image: not a Debian-based image, nothing to check",
+        }
     proc = docker.run_once(image_id, ["--user", "0:0", "--entrypoint", "/bin/sh"], ["-c", DEBSEC_SCRIPT], timeout=300)
     result = parse_debsec(proc.stdout)
     if proc.returncode != 0 and not result["error"]:
@@ -235,8 +247,17 @@ def _shared(cache_dir: str, kind: str, key: str) -> dict | None:
         return None
 
 
-def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, settings: dict, *, check_mode: bool,
-                now: float | None = None) -> dict:
+def check_image(
+    name: str,
+    spec: dict,
+    image: dict,
+    base: dict | None,
+    docker,
+    settings: dict,
+    *,
+    check_mode: bool,
+    now: float | None = None,
+) -> dict:
     """Policy, SBOM, scan and security facts of one image; ``cache`` says what was reused."""
     now = time.time() if now is None else now
     cache_dir = settings["cache_dir"]
@@ -285,8 +306,11 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
     if not settings["scan"]:
         result["scan"] = {"status": "not scanned", "reason": "images_scan is false", "findings": []}
     elif facts["sbom"] is None:
-        result["scan"] = {"status": "not scanned", "findings": [],
-                          "reason": f"no SBOM in the image (label {SBOM_LABEL}: {sbom_path or 'absent'})"}
+        result["scan"] = {
+            "status": "not scanned",
+            "findings": [],
+            "reason": f"no SBOM in the image (label {SBOM_LABEL}: {sbom_path or 'absent'})",
+        }
     else:
         # Keyed by the SBOM's content: a rebuild that changes no dependency reuses the scan.
         scan_key = hashlib.sha256(f"{settings['pypi_url']} {settings['npm_url']} {facts['sbom']}".encode()).hexdigest()
@@ -295,7 +319,11 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
             result["scan"] = shared["result"]
             used["scan"] = "cached"
         elif check_mode:
-            result["scan"] = {"status": "not scanned", "findings": [], "reason": "check mode: would query the advisories"}
+            result["scan"] = {
+                "status": "not scanned",
+                "findings": [],
+                "reason": "check mode: would query the advisories",
+            }
             used["scan"] = "would run"
         else:
             result["scan"] = scan(components, kinds, pypi_url=settings["pypi_url"], npm_url=settings["npm_url"])
@@ -308,8 +336,12 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
         result["debian_security"] = _shared(cache_dir, "debsec", facts["dpkg_key"])["result"]
         used["debian_security"] = "cached"
     elif check_mode:
-        result["debian_security"] = {"checked": False, "pending": [], "other_updates": 0,
-                                     "error": "check mode: would check against the security archive"}
+        result["debian_security"] = {
+            "checked": False,
+            "pending": [],
+            "other_updates": 0,
+            "error": "check mode: would check against the security archive",
+        }
         used["debian_security"] = "would run"
     else:
         result["debian_security"] = debian_security(docker, image["Id"], facts["has_apt"])
@@ -320,7 +352,9 @@ def check_image(name: str, spec: dict, image: dict, base: dict | None, docker, s
     if not check_mode:
         build_mod.write_file(cache_path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
         for kind, shared_key, entry in shared_writes:
-            build_mod.write_file(os.path.join(cache_dir, f"{kind}-{shared_key}.json"), json.dumps(entry, indent=1) + "\n")
+            build_mod.write_file(
+                os.path.join(cache_dir, f"{kind}-{shared_key}.json"), json.dumps(entry, indent=1) + "\n"
+            )
     result["cache"] = used
     result["sbom_text"] = facts["sbom"]
     return result

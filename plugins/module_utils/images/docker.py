@@ -29,7 +29,9 @@ def _run(argv: list[str], *, env: dict | None = None, check: bool = True, timeou
     except FileNotFoundError as exc:
         raise DockerError(f"{argv[0]}: not found") from exc
     if check and proc.returncode != 0:
-        raise DockerError(f"{' '.join(argv[:4])} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[-2000:]}")
+        raise DockerError(
+            f"{' '.join(argv[:4])} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[-2000:]}"
+        )
     return proc
 
 
@@ -112,7 +114,9 @@ class Docker:
 
     def run_once(self, image: str, options: list[str], command: list[str], timeout: float):
         """`docker run --rm` of a throwaway container; the CompletedProcess."""
-        return _run([self.cli, "run", "--rm", "--no-healthcheck", *options, image, *command], check=False, timeout=timeout)
+        return _run(
+            [self.cli, "run", "--rm", "--no-healthcheck", *options, image, *command], check=False, timeout=timeout
+        )
 
     def push(self, ref: str) -> str:
         """Push one tag; the digest the registry answered with."""

@@ -69,9 +69,7 @@ def effective(text: str, path: str, target: str, health: dict | None, where: str
     if not names:
         raise DockerfileError(f"{path} (from {where}.image.dockerfile) has no FROM instruction")
     if target not in names:
-        raise DockerfileError(
-            f"{where}: target stage {target!r} is not in {path} (its stages: {', '.join(names)})"
-        )
+        raise DockerfileError(f"{where}: target stage {target!r} is not in {path} (its stages: {', '.join(names)})")
     if health is None:
         return text
     if names[-1] != target:

@@ -77,7 +77,9 @@ def download(base: dict, registry: str, dest_dir: str) -> str:
                 digest.update(block)
                 out.write(block)
     except (OSError, ValueError, KeyError) as exc:
-        raise GoldenError(f"{base['tag']}: cannot download {spec['package']}@{spec['version']} from {registry}: {exc}") from exc
+        raise GoldenError(
+            f"{base['tag']}: cannot download {spec['package']}@{spec['version']} from {registry}: {exc}"
+        ) from exc
     if digest.hexdigest() != shasum:
         raise GoldenError(f"{base['tag']}: {tarball} has sha1 {digest.hexdigest()}, the registry says {shasum}")
     return path

@@ -54,7 +54,9 @@ def jobs(
     """
     unknown = sorted(set(extra_args) - set(services) - {f"{n}-dev" for n in services})
     if unknown:
-        raise JobError(f"images_build_args: {', '.join(unknown)} is not an image of the catalog ({', '.join(services)})")
+        raise JobError(
+            f"images_build_args: {', '.join(unknown)} is not an image of the catalog ({', '.join(services)})"
+        )
     out = []
     for name, svc in services.items():
         image = svc["image"]

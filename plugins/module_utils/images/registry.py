@@ -51,8 +51,9 @@ def split_ref(ref: str) -> tuple[str, str, str]:
 
 
 class Registry:
-    def __init__(self, host: str, username: str = "", password: str = "", insecure: bool = False,
-                 timeout: float = 30) -> None:
+    def __init__(
+        self, host: str, username: str = "", password: str = "", insecure: bool = False, timeout: float = 30
+    ) -> None:
         self.host = host
         self.scheme = "http" if insecure or _loopback(host) else "https"
         self.username = username
@@ -69,19 +70,22 @@ class Registry:
         if not realm:
             raise RegistryError(f"{self.host}: bearer challenge without realm: {challenge}")
         params.setdefault("scope", scope_hint)
-        req = urllib.request.Request(realm + "?" + urllib.parse.urlencode(params))
+        if not realm.startswith(("https://", "http://")):
+            raise RegistryError(f"{self.host}: bearer realm {realm} is not an http(s) URL")
+        req = urllib.request.Request(realm + "?" + urllib.parse.urlencode(params))  # noqa: S310 (http(s) checked)
         if self.username:
             req.add_header("Authorization", self._basic())
         with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (the registry's realm)
             body = json.loads(resp.read())
         return body.get("token") or body.get("access_token") or ""
 
-    def _request(self, method: str, repo: str, tag: str, *, data: bytes | None = None,
-                 content_type: str = "") -> tuple[int, object, bytes]:
+    def _request(
+        self, method: str, repo: str, tag: str, *, data: bytes | None = None, content_type: str = ""
+    ) -> tuple[int, object, bytes]:
         url = f"{self.scheme}://{self.host}/v2/{repo}/manifests/{tag}"
         scope = f"repository:{repo}:pull" + (",push" if method == "PUT" else "")
         for attempt in range(2):
-            req = urllib.request.Request(url, data=data, method=method)
+            req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (scheme is http or https)
             req.add_header("Accept", MANIFEST_TYPES)
             if content_type:
                 req.add_header("Content-Type", content_type)
