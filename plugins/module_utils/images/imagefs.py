@@ -98,7 +98,11 @@ class Tree:
             candidate = posixpath.join(current, part)
             entry = self.entries.get(candidate)
             if entry is None:
-                return None
+                if i == len(parts) - 1:
+                    return None
+                # Layers may omit parent directory entries: a missing one is a plain directory.
+                current = candidate
+                continue
             if entry["type"] == "l":
                 target = entry["link"]
                 target = target if target.startswith("/") else posixpath.join(current, target)
