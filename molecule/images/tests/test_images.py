@@ -346,3 +346,58 @@ def test_second_run_built_nothing():
     assert noop["built"] == []
     assert noop["apply"] == 0
     assert {entry["action"] for entry in noop["plan"].values()} == {"unchanged"}
+
+
+def _state() -> dict:
+    images = _docker("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").stdout
+    files = {
+        str(p): p.stat().st_mtime_ns for d in (RESULTS_DIR, OUTPUT_DIR) for p in sorted(d.rglob("*")) if p.is_file()
+    }
+    return {"images": sorted(images.split("\n")), "files": files}
+
+
+def test_check_mode_reports_what_would_be_built_and_changes_nothing(tmp_path):
+    """--check --diff after a one-file backend change: says backend would build and why; nothing changes."""
+    text = (SCENARIO / "molecule.yml").read_text().replace("${MOLECULE_SCENARIO_DIRECTORY}", str(SCENARIO))
+    host = yaml.safe_load(text)["provisioner"]["inventory"]["hosts"]["all"]["hosts"]["localhost"]
+    extra = {k: v for k, v in host.items() if not k.startswith("ansible_")}
+    (tmp_path / "vars.json").write_text(json.dumps(extra))
+    (tmp_path / "play.yml").write_text(
+        "- name: Images in check mode\n  hosts: localhost\n  gather_facts: false\n"
+        "  roles:\n    - role: goaltrajectory.platform.images\n"
+    )
+    source = PROJECT / "app/backend/goaltrajectory/__init__.py"
+    original = source.read_bytes()
+    before = _state()
+    try:
+        source.write_bytes(original + b"\n# molecule: check mode\n")
+        run = subprocess.run(
+            [
+                str(PROJECT / ".venv/bin/ansible-playbook"),
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "--check",
+                "--diff",
+                "-e",
+                f"@{tmp_path / 'vars.json'}",
+                "-e",
+                f"ansible_python_interpreter={PROJECT / '.venv/bin/python'}",
+                str(tmp_path / "play.yml"),
+            ],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"},
+        )
+    finally:
+        source.write_bytes(original)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-5000:]
+    assert "backend: build (context files changed: goaltrajectory/__init__.py)" in out, out[-5000:]
+    for name in NAMES:
+        if name != "backend":
+            assert f"{name}: unchanged" in out, out[-5000:]
+    assert _state() == before, "check mode changed an image, a tag or a file"
