@@ -356,17 +356,24 @@ def _state() -> dict:
     return {"images": sorted(images.split("\n")), "files": files}
 
 
-def test_check_mode_reports_what_would_be_built_and_changes_nothing(tmp_path):
+def test_check_mode_reports_what_would_be_built_and_changes_nothing(tmp_path, results):
     """--check --diff after a one-file backend change: says backend would build and why; nothing changes."""
     text = (SCENARIO / "molecule.yml").read_text().replace("${MOLECULE_SCENARIO_DIRECTORY}", str(SCENARIO))
     host = yaml.safe_load(text)["provisioner"]["inventory"]["hosts"]["all"]["hosts"]["localhost"]
     extra = {k: v for k, v in host.items() if not k.startswith("ansible_")}
+    # The sources and tag converge built from (molecule may run the role from an installed copy).
+    app_dir = Path(results["images"]["backend"]["context"]).parent
+    extra.update(
+        images_app_dir=str(app_dir),
+        images_dockerfiles_dir=str(Path(results["images"]["postgres"]["context"]).parent),
+        images_tag=results["tag"],
+    )
     (tmp_path / "vars.json").write_text(json.dumps(extra))
     (tmp_path / "play.yml").write_text(
         "- name: Images in check mode\n  hosts: localhost\n  gather_facts: false\n"
         "  roles:\n    - role: goaltrajectory.platform.images\n"
     )
-    source = PROJECT / "app/backend/goaltrajectory/__init__.py"
+    source = app_dir / "backend/goaltrajectory/__init__.py"
     original = source.read_bytes()
     before = _state()
     try:
