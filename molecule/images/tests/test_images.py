@@ -1,11 +1,13 @@
-"""Verify roles/images on this host's engine: the four images as built by converge.
+"""Verify roles/images on this host's engine: the catalog's images as built by converge.
 
-Reads build-results.json (written by the role) and checks each image for real: its user,
-absent compilers and caches, OCI labels, a healthcheck that turns healthy in a running
-container, its size budget, and that the build CA bundle is in no layer and no history.
-Then rebuilds the backend with a failing test (no image must come out) and with one
-changed .py file (only the top layer may differ), and checks the dev → staging promotion
-kept the digests.
+Reads build-results.json and the results files (written by the role) and checks each image
+for real: its user, absent compilers and caches, OCI labels, a HEALTHCHECK derived from the
+service catalog that turns healthy in a running container, its size budget, and that the
+build CA bundle is in no layer and no history. The fifth service (a worker with no port,
+added through catalog_overrides alone) goes through all of it. Then rebuilds the backend
+with a failing test (no image must come out) and with one changed .py file (only the top
+layer may differ), checks the dev → staging promotion kept the digests, that the second
+run on the same inputs built nothing, and the results file's content.
 """
 
 from __future__ import annotations
@@ -17,24 +19,44 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 testinfra_hosts = ["ansible://localhost"]
 
 OUTPUT_DIR = Path(os.environ.get("IMAGES_OUTPUT_DIR", "/var/lib/goaltrajectory/images"))
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 MOZILLA_DIR = Path("/usr/share/ca-certificates/mozilla")
+RESULTS_DIR = Path("/var/lib/goaltrajectory/molecule-images/results")
 REGISTRY = "127.0.0.1:5000"
-NAMES = ("backend", "frontend", "chromadb", "postgres")
-BUDGET_MB = {"backend": 60, "frontend": 40, "chromadb": 520, "postgres": 20}
-COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld")
+SCENARIO = Path(__file__).resolve().parents[1]
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(PROJECT / ".collections"))
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import (  # noqa: E402
+    catalog,
+    image_results,
+)
+
+COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld")
 OCI = ("source", "revision", "created", "version")
+
+
+def _catalog() -> dict:
+    """The catalog as converge saw it: the role's defaults plus the scenario's catalog_overrides."""
+    services = yaml.safe_load((PROJECT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"]
+    text = (SCENARIO / "molecule.yml").read_text().replace("${MOLECULE_SCENARIO_DIRECTORY}", str(SCENARIO))
+    host = yaml.safe_load(text)["provisioner"]["inventory"]["hosts"]["all"]["hosts"]["localhost"]
+    return catalog.build(services, host["catalog_overrides"])
+
+
+CATALOG = _catalog()
+NAMES = tuple(CATALOG)
 
 
 def _docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -50,13 +72,39 @@ def results() -> dict:
     return json.loads((OUTPUT_DIR / "build-results.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def dev_file() -> dict:
+    return json.loads((RESULTS_DIR / "dev.json").read_text())
+
+
 @pytest.fixture(scope="module", params=NAMES)
 def image(request, results) -> tuple[str, dict]:
     return request.param, results["images"][request.param]
 
 
-def test_all_four_images_built(results):
-    assert sorted(results["images"]) == sorted(NAMES)
+def test_every_catalog_image_built(results):
+    """The catalog's services, the fifth one (worker) included, and the dev stages (dev.target)."""
+    assert "worker" in NAMES
+    dev_stages = [f"{n}-dev" for n, svc in CATALOG.items() if svc["dev"] and svc["dev"]["target"]]
+    assert dev_stages == ["frontend-dev"]
+    assert sorted(results["images"]) == sorted([*NAMES, *dev_stages])
+
+
+def test_healthcheck_derived_from_the_catalog(image):
+    name, built = image
+    health = _inspect(built["id"])["Config"]["Healthcheck"]
+    svc = CATALOG[name]
+    assert health["Test"] == ["CMD", *catalog.health_command(svc, "liveness")]
+    assert health["Timeout"] == svc["health"]["timeout"] * 1_000_000_000
+    assert health["StartPeriod"] == svc["health"]["startup_seconds"] * 1_000_000_000
+    assert health["Interval"] == 30 * 1_000_000_000 and health["Retries"] == 3
+    source = Path(svc["image"]["dockerfile"].format(app=PROJECT / "app", docker=PROJECT / "docker"))
+    assert not [line for line in source.read_text().splitlines() if line.startswith("HEALTHCHECK")]
+
+
+def test_dev_stage_has_no_healthcheck(results):
+    """Compose sets the dev stage's healthcheck; the image has none of its own."""
+    assert not (_inspect(results["images"]["frontend-dev"]["id"])["Config"].get("Healthcheck") or {}).get("Test")
 
 
 def test_runs_as_non_root_uid(image):
@@ -100,7 +148,8 @@ def test_bytes_over_base_within_budget(image):
     name, built = image
     over = _inspect(built["id"])["Size"] - _inspect(built["base"])["Size"]
     assert over == built["bytes_over_base"]
-    assert over <= BUDGET_MB[name] * 1_000_000, f"{name}: {over / 1e6:.1f} MB over {built['base']}"
+    assert built["budget_mb"] == CATALOG[name]["image"]["budget_mb"]
+    assert over <= built["budget_mb"] * 1_000_000, f"{name}: {over / 1e6:.1f} MB over {built['base']}"
 
 
 HEALTH_ENV = {
@@ -192,7 +241,7 @@ def _build_backend(results: dict, context: Path, tag: str) -> subprocess.Complet
         *_builder(),
         "--progress=plain",
         "--file",
-        str(PROJECT / "docker/backend/Dockerfile"),
+        built["dockerfile"],
         "--target",
         "runtime",
         "--secret",
@@ -251,10 +300,111 @@ def _manifest_digest(name: str, tag: str) -> str:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_pushed_and_promoted_by_digest(name, results):
-    dev_refs = json.loads((OUTPUT_DIR / "refs-dev.json").read_text())
-    staging_refs = json.loads((OUTPUT_DIR / "refs-staging.json").read_text())
+    dev_refs = json.loads((RESULTS_DIR / "dev.json").read_text())["refs"]
+    staging_refs = json.loads((RESULTS_DIR / "staging.json").read_text())["refs"]
     digest = _manifest_digest(name, "dev")
     assert dev_refs[name] == f"{REGISTRY}/goaltrajectory/{name}@{digest}"
     assert _manifest_digest(name, results["tag"]) == digest
     assert _manifest_digest(name, "staging") == digest
     assert staging_refs[name] == dev_refs[name]
+
+
+def test_results_file_is_the_interface(dev_file, results):
+    """<images_results_dir>/dev.json: refs by digest once pushed, the local tag for dev stages."""
+    assert dev_file["environment"] == "dev"
+    assert dev_file["tag"] == results["tag"]
+    assert dev_file["registry"] == REGISTRY
+    assert sorted(dev_file["refs"]) == sorted(results["images"])
+    assert dev_file["refs"]["frontend-dev"] == f"{REGISTRY}/goaltrajectory/frontend-dev:{results['tag']}"
+    refs = image_results.choose(
+        image_results.parse(json.dumps(dev_file), "dev.json"),
+        {},
+        list(NAMES),
+        source="dev.json",
+        variable="images",
+        environment="dev",
+        require_digest=True,
+    )
+    for name, ref in refs.items():
+        assert ref.startswith(f"{REGISTRY}/goaltrajectory/{name}@sha256:")
+        assert dev_file["images"][name]["id"] == results["images"][name]["id"]
+        assert (
+            dev_file["images"][name]["inputs_digest"] == _inspect(ref)["Config"]["Labels"]["org.goaltrajectory.inputs"]
+        )
+
+
+def test_promotion_results_file():
+    staging = json.loads((RESULTS_DIR / "staging.json").read_text())
+    assert staging["environment"] == "staging"
+    assert staging["promoted_from"] == "dev"
+    assert sorted(staging["refs"]) == sorted(NAMES)
+
+
+def test_second_run_built_nothing():
+    """The third converge play ran the role on unchanged inputs: its plan built nothing."""
+    noop = json.loads((OUTPUT_DIR / "molecule-noop.json").read_text())
+    assert noop["built"] == []
+    assert noop["apply"] == 0
+    assert {entry["action"] for entry in noop["plan"].values()} == {"unchanged"}
+
+
+def _state() -> dict:
+    images = _docker("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").stdout
+    files = {
+        str(p): p.stat().st_mtime_ns for d in (RESULTS_DIR, OUTPUT_DIR) for p in sorted(d.rglob("*")) if p.is_file()
+    }
+    return {"images": sorted(images.split("\n")), "files": files}
+
+
+def test_check_mode_reports_what_would_be_built_and_changes_nothing(tmp_path, results):
+    """--check --diff after a one-file backend change: says backend would build and why; nothing changes."""
+    text = (SCENARIO / "molecule.yml").read_text().replace("${MOLECULE_SCENARIO_DIRECTORY}", str(SCENARIO))
+    host = yaml.safe_load(text)["provisioner"]["inventory"]["hosts"]["all"]["hosts"]["localhost"]
+    extra = {k: v for k, v in host.items() if not k.startswith("ansible_")}
+    # The sources and tag converge built from (molecule may run the role from an installed copy).
+    app_dir = Path(results["images"]["backend"]["context"]).parent
+    extra.update(
+        images_app_dir=str(app_dir),
+        images_dockerfiles_dir=str(Path(results["images"]["postgres"]["context"]).parent),
+        images_tag=results["tag"],
+    )
+    (tmp_path / "vars.json").write_text(json.dumps(extra))
+    (tmp_path / "play.yml").write_text(
+        "- name: Images in check mode\n  hosts: localhost\n  gather_facts: false\n"
+        "  roles:\n    - role: goaltrajectory.platform.images\n"
+    )
+    source = app_dir / "backend/goaltrajectory/__init__.py"
+    original = source.read_bytes()
+    before = _state()
+    try:
+        source.write_bytes(original + b"\n# molecule: check mode\n")
+        run = subprocess.run(
+            [
+                str(PROJECT / ".venv/bin/ansible-playbook"),
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "--check",
+                "--diff",
+                "-e",
+                f"@{tmp_path / 'vars.json'}",
+                "-e",
+                f"ansible_python_interpreter={PROJECT / '.venv/bin/python'}",
+                str(tmp_path / "play.yml"),
+            ],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"},
+        )
+    finally:
+        source.write_bytes(original)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-5000:]
+    assert "backend: build (context files changed: goaltrajectory/__init__.py)" in out, out[-5000:]
+    for name in NAMES:
+        if name != "backend":
+            assert f"{name}: unchanged" in out, out[-5000:]
+    assert _state() == before, "check mode changed an image, a tag or a file"
