@@ -7,13 +7,6 @@ import pytest
 from ..conftest import ROOT, assert_failed_unchanged
 
 PLAYBOOK = ROOT / "playbooks/compose.yml"
-RESOURCES = {
-    "frontend": {"cpus": 0.5, "memory": "256m"},
-    "backend": {"cpus": 1.0, "memory": "512m"},
-    "chromadb": {"cpus": 1.0, "memory": "1g"},
-    "postgres": {"cpus": 1.0, "memory": "512m"},
-}
-PORTS = {"frontend": 3000, "backend": 8000, "chromadb": 8001, "postgres": 5432}
 SECRET_VALUE = "s3cr3t-value-never-printed"
 GOOD_SECRETS = {
     "SUPABASE_SERVICE_ROLE_KEY": SECRET_VALUE,
@@ -24,16 +17,15 @@ GOOD_SECRETS = {
 
 BAD_INPUT = {
     "unknown environment": ({"compose_environment": "qa"}, "compose_environment"),
-    "negative cpus": ({"compose_resources": {**RESOURCES, "backend": {"cpus": -1, "memory": "512m"}}},
-                      "compose_resources.backend"),
-    "non-numeric cpus": ({"compose_resources": {**RESOURCES, "frontend": {"cpus": "lots", "memory": "256m"}}},
-                         "compose_resources.frontend"),
-    "malformed memory": ({"compose_resources": {**RESOURCES, "postgres": {"cpus": 1, "memory": "512 MB"}}},
-                         "compose_resources.postgres"),
-    "missing service sizing": ({"compose_resources": {k: v for k, v in RESOURCES.items() if k != "chromadb"}},
-                               "compose_resources.chromadb"),
-    "port out of range": ({"compose_ports": {**PORTS, "frontend": 70000}}, "compose_ports.frontend"),
-    "port not a number": ({"compose_ports": {**PORTS, "backend": "http"}}, "compose_ports.backend"),
+    "negative cpu limit": ({"catalog_overrides": {"backend": {"resources": {"limits": {"cpu": "-1"}}}}},
+                           "backend.resources.limits.cpu"),
+    "malformed memory": ({"catalog_overrides": {"postgres": {"resources": {"limits": {"memory": "512 MB"}}}}},
+                         "postgres.resources.limits.memory"),
+    "host port out of range": ({"catalog_overrides": {"frontend": {"host_port": 70000}}}, "frontend.host_port"),
+    "published in an unknown environment": ({"catalog_overrides": {"frontend": {"publish": ["qa"]}}},
+                                            "frontend.publish"),
+    "peer not in the catalog": ({"catalog_overrides": {"frontend": {"connects_to": {"cache": {}}}}},
+                                "frontend.connects_to.cache"),
     "bad log size": ({"compose_log_max_size": "10XB"}, "compose_log_max_size"),
     "unknown image key": ({"compose_images": {"redis": "redis:7"}}, "compose_images"),
     "empty secret in staging": (
