@@ -21,7 +21,9 @@ def converge_check(*extra: str, env: dict | None = None) -> subprocess.Completed
     ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
     run_env = dict(os.environ, ANSIBLE_CONFIG=str(ephemeral / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")
     run_env.update(env or {})
-    argv = ["ansible-playbook", str(scenario / "converge.yml"), "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    # The inventory directory: molecule keeps group_vars next to the hosts file.
+    inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
+    argv = ["ansible-playbook", str(scenario / "converge.yml"), "-i", inventory]
     return subprocess.run(
         [*argv, "--check", "--diff", *extra],
         cwd=os.environ["MOLECULE_PROJECT_DIRECTORY"],

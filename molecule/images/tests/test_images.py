@@ -408,3 +408,43 @@ def test_check_mode_reports_what_would_be_built_and_changes_nothing(tmp_path, re
         if name != "backend":
             assert f"{name}: unchanged" in out, out[-5000:]
     assert _state() == before, "check mode changed an image, a tag or a file"
+
+
+def _playbook(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run(
+        ["ansible-playbook", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+def test_prod_renders_by_digest_from_a_promoted_build(tmp_path):
+    """Promote staging -> prod without building, render the prod tree from the results file, and find
+    every image reference pinned by a digest the registry serves."""
+    inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
+    promote = _playbook(str(PROJECT / "playbooks/images.yml"), "-i", inventory, "-e", "images_build=false",
+                        "-e", "images_promote_from=staging", "-e", "images_promote_to=prod")  # fmt: skip
+    assert promote.returncode == 0, promote.stdout[-3000:]
+    rendered = _playbook(str(PROJECT / "playbooks/k8s.yml"), "-i", str(PROJECT / "inventories/prod"),
+                         "--vault-id", f"test@{PROJECT / 'molecule/k8s/vault-pass.txt'}",
+                         "-e", f"images_results_dir={RESULTS_DIR}", "-e", "k8s_apply=false",
+                         "-e", f"k8s_output_dir={tmp_path}")  # fmt: skip
+    assert rendered.returncode == 0, rendered.stdout[-3000:]
+    prod_refs = json.loads((RESULTS_DIR / "prod.json").read_text())["refs"]
+    seen = {}
+    for path in (tmp_path / "prod" / "k8s").rglob("*.yaml"):
+        obj = yaml.safe_load(path.read_text())
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            (container,) = obj["spec"]["template"]["spec"]["containers"]
+            seen[obj["metadata"]["name"]] = container["image"]
+    assert sorted(seen) == sorted(n for n in NAMES if n != "worker")  # the prod inventory's catalog
+    for name, ref in seen.items():
+        assert ref == prod_refs[name]
+        repository, digest = ref.removeprefix(f"{REGISTRY}/").split("@")
+        assert digest.startswith("sha256:")
+        req = urllib.request.Request(
+            f"http://{REGISTRY}/v2/{repository}/manifests/{digest}",
+            method="HEAD",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as response:
+            assert response.status == 200 and response.headers["Docker-Content-Digest"] == digest

@@ -101,5 +101,5 @@ class ImageInspector:
     def close(self) -> None:
         for cid in [c for c in self._containers.values() if c]:
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                self._run("rm", "-f", cid)
+                self._run("rm", "-f", "-v", cid)  # -v: the image's VOLUMEs must not leak
         self._containers.clear()
