@@ -421,9 +421,11 @@ def test_prod_renders_by_digest_from_a_promoted_build(tmp_path):
     """Promote staging -> prod without building, render the prod tree from the results file, and find
     every image reference pinned by a digest the registry serves."""
     inventory = str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
-    promote = _playbook(str(PROJECT / "playbooks/images.yml"), "-i", inventory, "-e", "images_build=false",
+    promote = _playbook(str(PROJECT / "playbooks/images.yml"), "-i", inventory, "-e", "images_hosts=all",
+                        "-e", "images_build=false",
                         "-e", "images_promote_from=staging", "-e", "images_promote_to=prod")  # fmt: skip
     assert promote.returncode == 0, promote.stdout[-3000:]
+    assert "changed=" in promote.stdout and "skipping: no hosts matched" not in promote.stdout
     rendered = _playbook(str(PROJECT / "playbooks/k8s.yml"), "-i", str(PROJECT / "inventories/prod"),
                          "--vault-id", f"test@{PROJECT / 'molecule/k8s/vault-pass.txt'}",
                          "-e", f"images_results_dir={RESULTS_DIR}", "-e", "k8s_apply=false",

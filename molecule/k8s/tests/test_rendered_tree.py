@@ -270,3 +270,16 @@ def test_fifth_service_gets_exactly_its_network_paths():
     postgres_in = _worker("base/network-policy-postgres.yaml")["spec"]["ingress"]
     sources = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for r in postgres_in for peer in r["from"]}
     assert sources == {"backend", "worker"}
+
+
+def test_check_mode_after_converge_changes_nothing():
+    sys.path.insert(0, os.path.join(PROJECT, "molecule", "shared"))
+    import check_mode
+
+    files = check_mode.files_state(os.path.dirname(ROOT))
+    vault = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "vault-pass.txt")
+    result = check_mode.converge_check(env={"ANSIBLE_VAULT_IDENTITY_LIST": f"test@{vault}"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert check_mode.changed_count(output) == 0, output[-3000:]
+    assert check_mode.files_state(os.path.dirname(ROOT)) == files
