@@ -46,8 +46,13 @@ def _docker(*args: str) -> list[str]:
     return sorted(result.stdout.split())
 
 
+# The images a deploy could touch: ours and the golden bases (other work on a shared build
+# host may build unrelated images meanwhile).
+OUR_IMAGES = ("goaltrajectory/*", "*/goaltrajectory/*", "gt-golden/*", "gt-molecule/*")
+
+
 def engine_state() -> dict:
-    """Containers (id, start time), images and volumes on this host's engine."""
+    """Containers (id, start time), our images and the volumes on this host's engine."""
     containers = _docker("ps", "-aq", "--no-trunc")
     started = (
         subprocess.run(
