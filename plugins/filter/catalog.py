@@ -134,8 +134,21 @@ def k8s_prune_kinds(_unused=None):
     return k8s_tree.prune_kinds()
 
 
-def k8s_keys(objects):
-    return k8s_tree.keys(objects)
+def k8s_routes(services, base_url):
+    """Workload name -> the URL of its ingress route (for the deploy summary)."""
+    return {name: f"{base_url.rstrip('/')}{svc['ingress']['path']}" for name, svc in services.items() if svc["ingress"]}
+
+
+def k8s_apply_summary(result):
+    """One line per workload from k8s_tree_apply's summary."""
+    lines = []
+    for row in result.get("summary", []):
+        probes = "probes ok" if not row["probe_failures"] else f"{row['probe_failures']} probe failures"
+        digests = ",".join(d[:19] for d in row["digests"]) or "-"
+        lines.append(
+            f"{row['name']:<9} {row['ready']}/{row['desired']} ready  {probes:<18} {digests} {row['url']}".rstrip()
+        )
+    return lines
 
 
 def image_refs(text, explicit, names, source, variable, environment, require_digest, missing_ok=False):
@@ -179,7 +192,8 @@ class FilterModule:
             "k8s_objects": k8s_objects,
             "k8s_files": k8s_files,
             "k8s_prune_kinds": k8s_prune_kinds,
-            "k8s_keys": k8s_keys,
+            "k8s_routes": k8s_routes,
+            "k8s_apply_summary": k8s_apply_summary,
             "k8s_definitions": k8s_definitions,
             "secret_data": secret_data,
             "image_refs": image_refs,

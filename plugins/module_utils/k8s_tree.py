@@ -746,8 +746,3 @@ def build(services: dict[str, dict], settings: dict) -> list[dict]:
 
 def prune_kinds() -> list[dict]:
     return [{"api_version": a, "kind": k} for a, k in PRUNE_KINDS]
-
-
-def keys(objects: list[dict]) -> list[str]:
-    """``Kind/name`` of every object: what pruning keeps."""
-    return [f"{o['kind']}/{o['name']}" for o in objects]
