@@ -70,6 +70,7 @@ def lint(
         parity=dict(parity or {}),
         images=images if check_images else None,
         schema=validator,
+        kubernetes_version=kubernetes_version,
     )
     findings = [f for f in inputs.findings if f.rule not in disabled]
     try:
