@@ -209,7 +209,10 @@ def parse_documents(text: str, file: str) -> tuple[list[tuple[int, object, dict]
                 continue
             line = node.start_mark.line + 1
             service_lines = _service_lines(node)
-            docs.append((line, loader.construct_document(node), service_lines))
+            data = _plain_tree(node, loader)
+            if data is _SLOW:
+                data = loader.construct_document(node)
+            docs.append((line, data, service_lines))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -220,6 +223,66 @@ def parse_documents(text: str, file: str) -> tuple[list[tuple[int, object, dict]
     finally:
         loader.dispose()
     return docs, []
+
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_SIMPLE_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp"))
+_SLOW = object()
+
+
+def _plain_tree(node, loader):
+    """A composed document as Python data, for the plain YAML manifests are made of.
+
+    PyYAML's constructor is general (generators for recursive structures, merge keys, every tag) and
+    dominates load time; this walk builds the same dicts, lists and strings directly and hands the
+    other scalars (int, float, bool, null, timestamp) to PyYAML.  A document with a merge key (``<<``),
+    a custom tag (Compose ``!reset``/``!override``, ``!!binary``, ``!!set`` ...), a non-scalar mapping
+    key or a recursive alias returns ``_SLOW``: the caller then uses PyYAML's constructor for it.
+    Aliased nodes are built once per use, as equal copies.
+    """
+    try:
+        return _plain_node(node, loader, set())
+    except _NotPlain:
+        return _SLOW
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_node(node, loader, active: set):
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == _MAP:
+        key = id(node)
+        if key in active:
+            raise _NotPlain
+        active.add(key)
+        result = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR:
+                result[key_node.value] = _plain_node(value_node, loader, active)
+            elif key_node.tag in _SIMPLE_SCALARS and key_node.tag != "tag:yaml.org,2002:timestamp":
+                result[loader.construct_object(key_node)] = _plain_node(value_node, loader, active)
+            else:
+                raise _NotPlain  # merge keys, complex keys, custom tags
+        active.discard(id(node))
+        return result
+    if tag == _SEQ:
+        key = id(node)
+        if key in active:
+            raise _NotPlain
+        active.add(key)
+        result_list = [_plain_node(item, loader, active) for item in node.value]
+        active.discard(key)
+        return result_list
+    if tag in _SIMPLE_SCALARS:
+        return loader.construct_object(node, deep=True)
+    raise _NotPlain
 
 
 @dataclass
