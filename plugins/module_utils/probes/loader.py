@@ -69,8 +69,19 @@ def _override(loader, node):
     return Override(loader.construct_scalar(node))
 
 
+def _untagged(loader, node):
+    """Tags only another application understands (``!Ref``, ``!reference``, ``!!python/name:``...): the plain value."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
 _Loader.add_constructor("!reset", _reset)
 _Loader.add_constructor("!override", _override)
+_Loader.add_constructor(None, _untagged)
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, _suffix, node: _untagged(loader, node))
 
 
 @dataclass
@@ -587,7 +598,7 @@ def _classify(inputs, file, line, doc, service_lines, compose_docs, index=0) -> 
         )
         inputs.findings.append(_finding("document-unrecognized", "info", file, message, line=line))
         return None
-    if isinstance(doc, dict) and "services" in doc:
+    if isinstance(doc, dict) and "services" in doc and not isinstance(doc["services"], list):
         inputs.findings.append(
             _finding("schema-invalid", "error", file, "Compose 'services' must be a mapping", line=line, fld="services")
         )
