@@ -351,17 +351,19 @@ _CHART_DIRS: dict[str, bool] = {}
 
 def helm_chart_of(file: str) -> str | None:
     """The chart directory when ``file`` lies under ``<chart>/templates/`` and ``<chart>/Chart.yaml`` exists."""
-    directory = os.path.dirname(os.path.abspath(file))
-    while True:
+    directory = os.path.dirname(os.path.normpath(file))
+    while directory:
         parent, name = os.path.split(directory)
         if name == "templates":
-            if parent not in _CHART_DIRS:
-                _CHART_DIRS[parent] = os.path.isfile(os.path.join(parent, "Chart.yaml"))
-            if _CHART_DIRS[parent]:
-                return parent
+            chart = parent or "."
+            if chart not in _CHART_DIRS:
+                _CHART_DIRS[chart] = os.path.isfile(os.path.join(chart, "Chart.yaml"))
+            if _CHART_DIRS[chart]:
+                return chart
         if not name or parent == directory:
             return None
         directory = parent
+    return None
 
 
 def _documents(file: str, docs: list[tuple[int, object, dict]]) -> list[Document]:
