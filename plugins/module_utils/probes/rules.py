@@ -803,6 +803,27 @@ def hpa_target_requests_missing(ctx):
                 )
 
 
+@rule(
+    "hpa-target-replicas-set",
+    "warning",
+    "k8s",
+    "The workload an HPA scales sets spec.replicas: every apply resets the replica count the HPA chose.",
+)
+def hpa_target_replicas_set(ctx):
+    for obj in ctx.hpas:
+        _ref, target = _hpa_target(ctx, obj)
+        spec = target.data.get("spec") if target is not None else None
+        if isinstance(spec, dict) and "replicas" in spec:
+            yield Hit(
+                target.file,
+                target.ident,
+                f"spec.replicas {spec['replicas']!r} is set while {obj.ident} scales it: each apply sets the replicas "
+                "back to it (and server-side apply then contends with the autoscaler); leave it out of the manifest",
+                field="spec.replicas",
+                line=target.line,
+            )
+
+
 @rule("service-selects-nothing", "error", "k8s", "A Service's selector matches no pod template in its namespace.")
 def service_selects_nothing(ctx):
     for svc in ctx.services:

@@ -160,6 +160,10 @@ CASES = {
         lambda d: _set(d["hpa"]["spec"]["scaleTargetRef"], "name", "nope"),
         lambda d: _set(d["hpa"]["spec"]["scaleTargetRef"], "name", "backend"),
     ),
+    "hpa-target-replicas-set": (
+        lambda d: _set(d["deploy"]["spec"], "replicas", 2),
+        lambda d: (_set(d["deploy"]["spec"], "replicas", 2), _set(d["hpa"]["spec"]["scaleTargetRef"], "name", "other")),
+    ),
     "hpa-target-requests-missing": (
         lambda d: (_del(c0(d)["resources"]["requests"], "cpu"), _del(c0(d)["resources"]["limits"], "cpu")),
         lambda d: (
