@@ -77,7 +77,7 @@ def test_defects_are_named_exactly():
         [
             ("hpa-target-missing", "error", "deploy/k8s/api.yaml", "HorizontalPodAutoscaler/shop/api"),
             ("liveness-readiness-identical", "warning", "deploy/k8s/api.yaml", "Deployment/shop/api"),
-            ("yaml-invalid", "error", "deploy/k8s/configmap.yaml", ""),
+            ("schema-invalid", "error", "deploy/k8s/configmap.yaml", "ConfigMap/shop/shop-config"),
             ("api-version-removed", "error", "deploy/k8s/cronjob.yaml", "CronJob/shop/nightly-report"),
             ("run-as-root", "error", "deploy/k8s/worker.yaml", "Deployment/shop/worker"),
             # api and worker both wait for db with service_healthy; db lost its healthcheck.
