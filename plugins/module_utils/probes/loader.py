@@ -177,6 +177,7 @@ def expand_paths(paths: list[str], base_dir: str = "") -> tuple[list[str], list[
     finding, which callers either report or raise.
     """
     files: list[str] = []
+    seen: set[str] = set()
     findings: list[Finding] = []
     for raw in paths:
         path = os.path.join(base_dir, raw) if base_dir and not os.path.isabs(raw) else raw
@@ -196,7 +197,8 @@ def expand_paths(paths: list[str], base_dir: str = "") -> tuple[list[str], list[
         if not candidates:
             findings.append(_finding("input-missing", "error", raw, f"{raw!r} matches no readable YAML file"))
         for candidate in candidates:
-            if candidate not in files:
+            if candidate not in seen:  # a set: a list lookup made this quadratic in the number of files
+                seen.add(candidate)
                 files.append(candidate)
     return files, findings
 
@@ -465,7 +467,7 @@ def load(
         for doc in source.documents:
             _classify(inputs, source.file, doc.line, doc.data, doc.service_lines, compose_docs, doc.index)
 
-    files = [source.file for source in on_disk]
+    files = {source.file for source in on_disk}
     for file in list(compose_docs):
         for extra in sibling_overrides(file):
             if extra not in compose_docs and extra not in files:

@@ -166,3 +166,20 @@ def test_module_logic_results():
     assert ok is False and result["msg"].startswith("nothing to lint")
     ok, result = engine.run_module({"definitions": [POD], "disable": ["nope"], "check_images": False})
     assert ok is False and result["msg"].startswith("invalid options: unknown rule")
+
+
+def test_lint_pauses_and_restores_the_garbage_collector():
+    import gc
+
+    assert gc.isenabled()
+    engine.lint(definitions=[POD], check_images=False)
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        engine.lint(definitions=[POD], disable=["no-such-rule"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        engine.lint(definitions=[POD], check_images=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
