@@ -14,7 +14,9 @@ options:
       - M(goaltrajectory.platform.probe_lint) uses it to look inside images that are present locally
         (never pulling); M(goaltrajectory.platform.probe_check) uses it for C(exec) targets that name a
         C(container).
-      - When the CLI or the engine is missing, image checks are skipped and C(exec) targets in containers fail.
+      - When the CLI or the engine is missing, image checks are skipped (M(goaltrajectory.platform.probe_lint) says so
+        with a C(compose-healthcheck-binary-unchecked) info finding per healthcheck) and C(exec) targets in containers
+        fail.
     type: str
     default: docker
 attributes:

@@ -14,7 +14,8 @@ description:
   - Statically checks Kubernetes objects and Docker Compose projects with one rule registry
     (C(python -m plugins.module_utils.probes rules) lists every rule id, severity and one-line doc).
   - Covers what kube-linter, Polaris, kube-score and kubeconform check about probes, security context,
-    resources, selectors, HorizontalPodAutoscalers, NetworkPolicies and schema.
+    resources, selectors, HorizontalPodAutoscalers, NetworkPolicies, schema and removed API versions; C(bench/README.md)
+    compares its findings with kube-score's and kubeconform's on the same corpus.
   - Also checks what none of them does, the rules only the API server enforces (liveness and startup
     C(successThreshold) must be 1, one handler per probe, no C(terminationGracePeriodSeconds) on readiness probes,
     no probes on non-sidecar init containers, no zero or negative timings, HTTP scheme), probe timing
@@ -32,6 +33,44 @@ description:
     RV(rule) with the traceback in RV(traceback).
   - Compose override files are merged the way Compose merges them (C(compose.override.yaml) next to
     C(compose.yaml); explicit O(compose_projects) in order like C(-f a -f b); C(!reset) and C(!override) tags).
+  - "Compose C(include:) (a path, a list of paths, or C(path:) entries) and C(extends:) (C(extends: name) or
+    C(extends: {file, service}), chained) are resolved the way Compose resolves them; a file that another one
+    includes or extends from is linted as part of that project, not as a project of its own. A missing file or
+    service, or a cycle, is a C(schema-invalid) or C(input-missing) finding naming the file."
+  - "B(What is a Kubernetes object.) A YAML document (a mapping) with both C(kind) and C(apiVersion), or each item
+    of a C(*List) document. Exceptions, reported as C(document-unrecognized) info findings and not checked:
+    configuration files that tools read and the API server never sees (a kubeconfig C(v1 Config); kind, k3d,
+    kubeadm, kubelet, kube-proxy, scheduler, API server and audit configurations; skaffold and ctlptl files). A
+    C(Kustomization) or kustomize C(Component) is skipped silently. A document with C(kind) and a C(metadata)
+    mapping but no C(apiVersion) is a broken object (C(schema-invalid) error)."
+  - "B(What is a Compose file.) A document without C(kind) whose C(services) is a mapping. A C(services) that is a
+    list (GitLab CI) makes the document not Compose."
+  - "B(What is ignored, with an info finding.) A document with C(apiVersion) but no C(kind) (a Helm C(Chart.yaml),
+    Grafana provisioning), every other document that is neither of the above (C(values.yaml), CI pipelines,
+    C(mkdocs.yml), pre-commit configurations: C(document-unrecognized)), and templates (C(template-unrendered)):
+    every file under a Helm chart's C(templates/) directory (one whose parent holds C(Chart.yaml)) that contains
+    C({{), and any other file that contains C({{) or C({%) and is not valid YAML. Lint what C(helm template)
+    renders instead. Info findings never fail the module unless O(fail_on=info)."
+  - "B(What is ignored without a word.) Files not named C(*.yaml) or C(*.yml) in a directory (C(_helpers.tpl),
+    C(NOTES.txt)), hidden directories (C(.github/), C(.git/)), empty documents. YAML tags that only another
+    application understands (C(!reference), C(!Ref), C(!!python/name:...)) are read as their plain value."
+  - "Removed API versions (C(extensions/v1beta1), C(apps/v1beta1), C(apps/v1beta2), C(batch/v1beta1),
+    C(policy/v1beta1), C(autoscaling/v2beta1), C(autoscaling/v2beta2), C(networking.k8s.io/v1beta1),
+    C(storage.k8s.io/v1beta1) and the other API versions of the Kubernetes deprecation guide) are
+    C(api-version-removed) errors naming the replacement API and the release that removed it, or
+    C(api-version-deprecated) warnings when O(kubernetes_version) still serves them. They are not also
+    reported as C(schema-invalid)."
+  - "OpenShift C(DeploymentConfig) is linted as a workload (pod template, probes, security context, its plain-map
+    selector); no schema ships for OpenShift kinds, which is a C(schema-unavailable) info finding."
+  - "C(readiness-missing) asks for a readinessProbe only where a Service in the input selects the pod, and one
+    probed container per pod is enough (sidecars). Requests count as set when only limits are (the API server
+    copies limits into requests) or when a LimitRange of the namespace supplies a default.
+    C(liveness-readiness-identical) compares the probes with the API server's defaults filled in and named ports
+    resolved."
+  - "C(compose-healthcheck-timeout-ge-interval) is retired and never fires (kept so O(disable) lists stay valid):
+    Docker starts the next healthcheck an interval after the previous one ended, so checks never overlap."
+  - "Services, NetworkPolicies and HorizontalPodAutoscalers are matched to workloads through one index of pod
+    template labels per namespace built once per run, so a run grows linearly with the number of objects."
 requirements:
   - PyYAML
   - kubernetes-validate, jsonschema and referencing, when Kubernetes objects are schema-validated (O(schema), the
@@ -130,6 +169,8 @@ options:
         C(metadata.name) and malformed resource quantities (C(512MB)) are errors, as in
         M(goaltrajectory.platform.k8s_schema_validate). Until version 0.2.0 kinds without a schema were skipped,
         quantities were not checked and at most five schema errors were reported per object.
+      - Objects of a removed API version are reported by C(api-version-removed) instead, OpenShift objects by
+        C(schema-unavailable) (info).
     type: bool
     default: true
   kubernetes_version:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .loader import K8sObject
@@ -18,7 +19,13 @@ PROBE_DEFAULTS = {
 PROBE_KINDS = ("livenessProbe", "readinessProbe", "startupProbe")
 HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 JOB_KINDS = frozenset({"Job", "CronJob"})
-CONTROLLER_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
+CONTROLLER_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "DeploymentConfig"}
+)
+# Controllers whose spec.selector is a plain label map (the others take a LabelSelector).
+MAP_SELECTOR_KINDS = frozenset({"ReplicationController", "DeploymentConfig"})
+# IANA_SVC_NAME (RFC 6335 section 5.1), what the API server requires of port names.
+_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9]|-(?!-))*$")
 
 
 @dataclass
@@ -137,6 +144,63 @@ def resolve_port(container: Container, port) -> int | None:
                 value = declared.get("containerPort")
                 return value if isinstance(value, int) else None
     return None
+
+
+def port_name_problem(name: str) -> str:
+    """Why ``name`` is not a valid port name (IANA_SVC_NAME), or an empty string when it is."""
+    if not 1 <= len(name) <= 15:
+        return f"is {len(name)} characters long; port names have at most 15"
+    if not _PORT_NAME.match(name) or name.endswith("-"):
+        return "may only hold lowercase letters, digits and single inner hyphens"
+    if not any("a" <= ch <= "z" for ch in name):
+        return "needs at least one letter"
+    return ""
+
+
+def port_number_problem(value) -> str:
+    """Why ``value`` is not a port number (1-65535), or an empty string when it is."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ""
+    return "" if 1 <= value <= 65535 else f"{value} is outside 1-65535"
+
+
+def protocols(container: Container, port) -> set[str]:
+    """Protocols the container declares for a port number or name (TCP when unset); empty if undeclared."""
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    found = set()
+    for declared in container.ports():
+        if port == declared.get("containerPort") or (isinstance(port, str) and port == declared.get("name")):
+            found.add(str(declared.get("protocol") or "TCP"))
+    return found
+
+
+def effective_probe(container: Container, probe: dict) -> dict:
+    """A probe as the kubelet runs it: defaults filled in, named ports resolved, handler fields normalized."""
+    result: dict = {"timing": timing(probe), "grace": probe.get("terminationGracePeriodSeconds")}
+    http = probe.get("httpGet")
+    if isinstance(http, dict):
+        port = http.get("port")
+        result["httpGet"] = {
+            "host": http.get("host") or "",
+            "path": http.get("path") or "/",
+            "port": resolve_port(container, port) or port,
+            "scheme": str(http.get("scheme") or "HTTP"),
+            "headers": sorted(
+                (str(h.get("name")), str(h.get("value"))) for h in http.get("httpHeaders") or [] if isinstance(h, dict)
+            ),
+        }
+    tcp = probe.get("tcpSocket")
+    if isinstance(tcp, dict):
+        port = tcp.get("port")
+        result["tcpSocket"] = {"host": tcp.get("host") or "", "port": resolve_port(container, port) or port}
+    grpc = probe.get("grpc")
+    if isinstance(grpc, dict):
+        result["grpc"] = {"port": grpc.get("port"), "service": grpc.get("service") or ""}
+    exec_ = probe.get("exec")
+    if isinstance(exec_, dict):
+        result["exec"] = [str(arg) for arg in exec_.get("command") or []]
+    return result
 
 
 def declared_numbers(container: Container) -> set[int]:

@@ -20,6 +20,23 @@ COMPOSE_BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kinds that carry no runtime object (kustomize/helm plumbing).
 IGNORED_KINDS = frozenset({"Kustomization", "Component"})
+# API groups of configuration files that tools read and the API server never sees: they have kind and
+# apiVersion like an object but are reported as not Kubernetes objects (group -> what reads them).
+CONFIG_GROUPS = {
+    "kind.x-k8s.io": "kind",
+    "k3d.io": "k3d",
+    "kubeadm.k8s.io": "kubeadm",
+    "kubelet.config.k8s.io": "the kubelet",
+    "kubeproxy.config.k8s.io": "kube-proxy",
+    "apiserver.config.k8s.io": "the API server",
+    "apiserver.k8s.io": "the API server",
+    "audit.k8s.io": "the API server (audit policy)",
+    "kubescheduler.config.k8s.io": "the scheduler",
+    "skaffold": "skaffold",
+    "ctlptl.dev": "ctlptl",
+}
+# Go or Jinja template actions: a file holding them is a template to render, not YAML to lint.
+TEMPLATE_MARKERS = ("{{", "{%")
 
 
 class Reset:
@@ -52,8 +69,19 @@ def _override(loader, node):
     return Override(loader.construct_scalar(node))
 
 
+def _untagged(loader, node):
+    """Tags only another application understands (``!Ref``, ``!reference``, ``!!python/name:``...): the plain value."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
 _Loader.add_constructor("!reset", _reset)
 _Loader.add_constructor("!override", _override)
+_Loader.add_constructor(None, _untagged)
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, _suffix, node: _untagged(loader, node))
 
 
 @dataclass
@@ -102,6 +130,8 @@ class ComposeProject:
     origins: dict = field(default_factory=dict)
     # service -> line of its key in the file that first declared it
     lines: dict = field(default_factory=dict)
+    # Problems found while resolving include: and extends: (schema-invalid / input-missing findings).
+    problems: list = field(default_factory=list)
 
     @property
     def file(self) -> str:
@@ -147,6 +177,7 @@ def expand_paths(paths: list[str], base_dir: str = "") -> tuple[list[str], list[
     finding, which callers either report or raise.
     """
     files: list[str] = []
+    seen: set[str] = set()
     findings: list[Finding] = []
     for raw in paths:
         path = os.path.join(base_dir, raw) if base_dir and not os.path.isabs(raw) else raw
@@ -166,7 +197,8 @@ def expand_paths(paths: list[str], base_dir: str = "") -> tuple[list[str], list[
         if not candidates:
             findings.append(_finding("input-missing", "error", raw, f"{raw!r} matches no readable YAML file"))
         for candidate in candidates:
-            if candidate not in files:
+            if candidate not in seen:  # a set: a list lookup made this quadratic in the number of files
+                seen.add(candidate)
                 files.append(candidate)
     return files, findings
 
@@ -190,7 +222,10 @@ def parse_documents(text: str, file: str) -> tuple[list[tuple[int, object, dict]
                 continue
             line = node.start_mark.line + 1
             service_lines = _service_lines(node)
-            docs.append((line, loader.construct_document(node), service_lines))
+            data = _plain_tree(node, loader)
+            if data is _SLOW:
+                data = loader.construct_document(node)
+            docs.append((line, data, service_lines))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -201,6 +236,66 @@ def parse_documents(text: str, file: str) -> tuple[list[tuple[int, object, dict]
     finally:
         loader.dispose()
     return docs, []
+
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_SIMPLE_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp"))
+_SLOW = object()
+
+
+def _plain_tree(node, loader):
+    """A composed document as Python data, for the plain YAML manifests are made of.
+
+    PyYAML's constructor is general (generators for recursive structures, merge keys, every tag) and
+    dominates load time; this walk builds the same dicts, lists and strings directly and hands the
+    other scalars (int, float, bool, null, timestamp) to PyYAML.  A document with a merge key (``<<``),
+    a custom tag (Compose ``!reset``/``!override``, ``!!binary``, ``!!set`` ...), a non-scalar mapping
+    key or a recursive alias returns ``_SLOW``: the caller then uses PyYAML's constructor for it.
+    Aliased nodes are built once per use, as equal copies.
+    """
+    try:
+        return _plain_node(node, loader, set())
+    except _NotPlain:
+        return _SLOW
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_node(node, loader, active: set):
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == _MAP:
+        key = id(node)
+        if key in active:
+            raise _NotPlain
+        active.add(key)
+        result = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR:
+                result[key_node.value] = _plain_node(value_node, loader, active)
+            elif key_node.tag in _SIMPLE_SCALARS and key_node.tag != "tag:yaml.org,2002:timestamp":
+                result[loader.construct_object(key_node)] = _plain_node(value_node, loader, active)
+            else:
+                raise _NotPlain  # merge keys, complex keys, custom tags
+        active.discard(id(node))
+        return result
+    if tag == _SEQ:
+        key = id(node)
+        if key in active:
+            raise _NotPlain
+        active.add(key)
+        result_list = [_plain_node(item, loader, active) for item in node.value]
+        active.discard(key)
+        return result_list
+    if tag in _SIMPLE_SCALARS:
+        return loader.construct_object(node, deep=True)
+    raise _NotPlain
 
 
 @dataclass
@@ -223,15 +318,54 @@ class Source:
     in_memory: bool = False
 
 
-def read_file(file: str) -> tuple[Source, list[Finding]]:
-    """Every non-empty document of a file; an unreadable file or a YAML error is a finding."""
+def read_file(file: str, templates: bool = False) -> tuple[Source, list[Finding]]:
+    """Every non-empty document of a file; an unreadable file or a YAML error is a finding.
+
+    With ``templates`` (probe_lint), a template is recognised instead of parsed: a file of a Helm
+    chart's ``templates/`` directory that holds ``{{``, or any file with ``{{``/``{%`` that is not
+    valid YAML, gives one ``template-unrendered`` info finding and no documents.
+    """
     try:
         with open(file, encoding="utf-8") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         return Source(file, []), [_finding("input-missing", "error", file, f"cannot read {file}: {exc}", check="parse")]
+    marked = templates and any(marker in text for marker in TEMPLATE_MARKERS)
+    chart = helm_chart_of(file) if marked else None
+    if chart is not None:
+        message = (
+            f"template of the Helm chart in {chart} (Go template syntax): not linted; "
+            "lint the output of `helm template` instead"
+        )
+        return Source(file, []), [_finding("template-unrendered", "info", file, message, check="parse")]
     docs, errors = parse_documents(text, file)
+    if marked and errors:
+        message = (
+            f"template syntax ({{{{ }}}} or {{% %}}) and not valid YAML ({errors[0].message}): "
+            "not linted; lint the rendered output instead"
+        )
+        return Source(file, []), [_finding("template-unrendered", "info", file, message, line=errors[0].line)]
     return Source(file, _documents(file, docs)), errors
+
+
+_CHART_DIRS: dict[str, bool] = {}
+
+
+def helm_chart_of(file: str) -> str | None:
+    """The chart directory when ``file`` lies under ``<chart>/templates/`` and ``<chart>/Chart.yaml`` exists."""
+    directory = os.path.dirname(os.path.normpath(file))
+    while directory:
+        parent, name = os.path.split(directory)
+        if name == "templates":
+            chart = parent or "."
+            if chart not in _CHART_DIRS:
+                _CHART_DIRS[chart] = os.path.isfile(os.path.join(chart, "Chart.yaml"))
+            if _CHART_DIRS[chart]:
+                return chart
+        if not name or parent == directory:
+            return None
+        directory = parent
+    return None
 
 
 def _documents(file: str, docs: list[tuple[int, object, dict]]) -> list[Document]:
@@ -270,7 +404,7 @@ def read_inputs(
     files, findings = expand_paths(list(paths or []), base_dir)
     sources: list[Source] = []
     for file in files:
-        source, errors = read_file(file)
+        source, errors = read_file(file, templates=True)
         sources.append(source)
         findings.extend(errors)
     for index, entry in enumerate(definitions or []):
@@ -301,6 +435,15 @@ def is_k8s(doc: object) -> bool:
     return isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc
 
 
+def config_file_tool(doc: dict) -> str:
+    """The tool whose configuration file ``doc`` is (kubeconfig, kind, kubeadm ...), or an empty string."""
+    api_version, kind = str(doc.get("apiVersion", "")), str(doc.get("kind", ""))
+    if api_version == "v1" and kind == "Config":
+        return "kubectl (a kubeconfig)"
+    group = api_version.split("/", 1)[0] if "/" in api_version else ""
+    return CONFIG_GROUPS.get(group, "")
+
+
 def is_compose(doc: object) -> bool:
     return isinstance(doc, dict) and "kind" not in doc and isinstance(doc.get("services"), dict)
 
@@ -324,7 +467,7 @@ def load(
         for doc in source.documents:
             _classify(inputs, source.file, doc.line, doc.data, doc.service_lines, compose_docs, doc.index)
 
-    files = [source.file for source in on_disk]
+    files = {source.file for source in on_disk}
     for file in list(compose_docs):
         for extra in sibling_overrides(file):
             if extra not in compose_docs and extra not in files:
@@ -336,6 +479,10 @@ def load(
                 key = _classify(inputs, source.file, doc.line, doc.data, doc.service_lines, compose_docs, doc.index)
                 if key:
                     in_memory.add(key)
+
+    # Files that other Compose files pull in with include: or extends: are parts of those projects,
+    # not projects of their own (an extends base may hold partial services).
+    fragments = _load_references(inputs, compose_docs, environ)
 
     explicit: set[str] = set()
     for group in compose_projects or []:
@@ -351,9 +498,56 @@ def load(
         if layers:
             inputs.projects.append(merge_project(layers, compose_docs, environ))
 
-    for group in _auto_groups([f for f in compose_docs if f not in explicit]):
+    for group in _auto_groups([f for f in compose_docs if f not in explicit and f not in fragments]):
         inputs.projects.append(merge_project(group, compose_docs, environ, read_env=group[0] not in in_memory))
+    for project in inputs.projects:
+        inputs.findings.extend(project.problems)
     return inputs
+
+
+def _load_references(inputs: Inputs, compose_docs: dict, environ: dict | None) -> set[str]:
+    """Load every file reached through include: or extends: (transitively); return their paths."""
+    env = dict(os.environ if environ is None else environ)
+    fragments: set[str] = set()
+    pending = list(compose_docs)
+    while pending:
+        key = pending.pop()
+        for ref in compose_references(key, compose_docs[key][0], env):
+            fragments.add(ref)
+            if ref not in compose_docs and os.path.isfile(ref):
+                _load_compose_file(ref, inputs, compose_docs)
+                if ref in compose_docs:
+                    pending.append(ref)
+    return fragments
+
+
+def _include_paths(entry) -> list[str]:
+    """The files of one ``include:`` entry: a path, or ``{path: <path or list of paths>, ...}``."""
+    if isinstance(entry, str):
+        return [entry]
+    path = entry.get("path") if isinstance(entry, dict) else None
+    if isinstance(path, str):
+        return [path]
+    return [p for p in path if isinstance(p, str)] if isinstance(path, list) else []
+
+
+def _relative_to(key: str, path: str) -> str:
+    directory = os.path.dirname(key.split("#", 1)[0])
+    return os.path.normpath(os.path.join(directory, path))
+
+
+def compose_references(key: str, doc: dict, env: dict) -> list[str]:
+    """Files a Compose document pulls in: its ``include:`` entries and its services' ``extends.file``."""
+    refs: list[str] = []
+    includes = doc.get("include")
+    for entry in includes if isinstance(includes, list) else []:
+        refs.extend(_include_paths(interpolate(_plain(entry), env)))
+    services = doc.get("services") if isinstance(doc.get("services"), dict) else {}
+    for svc in services.values():
+        ext = svc.get("extends") if isinstance(svc, dict) else None
+        if isinstance(ext, dict) and isinstance(ext.get("file"), str):
+            refs.append(interpolate(ext["file"], env))
+    return [_relative_to(key, ref) for ref in refs]
 
 
 def _load_compose_file(file, inputs, compose_docs):
@@ -377,7 +571,15 @@ def _classify(inputs, file, line, doc, service_lines, compose_docs, index=0) -> 
             for item in doc["items"]:
                 _classify(inputs, file, line, item, {}, compose_docs, index)
             return None
-        if doc.get("kind") not in IGNORED_KINDS:
+        tool = config_file_tool(doc)
+        if tool:
+            message = (
+                f"{doc.get('apiVersion')} {doc.get('kind')} is a configuration file of {tool}, not a Kubernetes object"
+            )
+            inputs.findings.append(
+                _finding("document-unrecognized", "info", file, f"{message}; not checked", line=line)
+            )
+        elif doc.get("kind") not in IGNORED_KINDS:
             inputs.objects.append(K8sObject(file=file, line=line, data=doc, document=index))
         return None
     if is_compose(doc):
@@ -388,13 +590,19 @@ def _classify(inputs, file, line, doc, service_lines, compose_docs, index=0) -> 
             key = f"{file}#{suffix}"
         compose_docs[key] = (doc, service_lines)
         return key
-    if isinstance(doc, dict) and ("kind" in doc or "apiVersion" in doc):
-        missing = "apiVersion" if "kind" in doc else "kind"
+    if isinstance(doc, dict) and "kind" in doc and isinstance(doc.get("metadata"), dict):
         inputs.findings.append(
-            _finding("schema-invalid", "error", file, f"Kubernetes object has no {missing}", line=line)
+            _finding("schema-invalid", "error", file, "Kubernetes object has no apiVersion", line=line)
         )
         return None
-    if isinstance(doc, dict) and "services" in doc:
+    if isinstance(doc, dict) and "apiVersion" in doc:
+        message = (
+            f"not a Kubernetes object: apiVersion {doc['apiVersion']!r} but no kind "
+            "(a Helm Chart.yaml or a Grafana provisioning file, for example); not checked"
+        )
+        inputs.findings.append(_finding("document-unrecognized", "info", file, message, line=line))
+        return None
+    if isinstance(doc, dict) and "services" in doc and not isinstance(doc["services"], list):
         inputs.findings.append(
             _finding("schema-invalid", "error", file, "Compose 'services' must be a mapping", line=line, fld="services")
         )
@@ -610,9 +818,13 @@ def merge_compose(base: dict, over: dict) -> dict:
 
 
 def merge_project(
-    files: list[str], compose_docs: dict, environ: dict | None = None, read_env: bool = True
+    files: list[str], compose_docs: dict, environ: dict | None = None, read_env: bool = True, resolve: bool = True
 ) -> ComposeProject:
-    """Merge a project's files in order; ``read_env=False`` (inline definitions) reads no ``.env``."""
+    """Merge a project's files in order, then resolve ``include:`` and ``extends:``.
+
+    ``read_env=False`` (inline definitions) reads no ``.env``; ``resolve=False`` leaves include and
+    extends to the caller (an included project is resolved by the project that includes it).
+    """
     first = files[0].split("#", 1)[0]
     env = dict(os.environ if environ is None else environ)
     if read_env and not first.startswith("<"):
@@ -633,4 +845,108 @@ def merge_project(
                 for key in service:
                     origin[key] = plain
     project = ComposeProject(files=[f.split("#", 1)[0] for f in files], data=merged, origins=origins, lines=lines)
+    if resolve:
+        _Resolver(compose_docs, env).resolve(project, files)
     return project
+
+
+class _Resolver:
+    """``include:`` and ``extends:`` of a merged project, the way Compose resolves them."""
+
+    def __init__(self, compose_docs: dict, env: dict):
+        self.compose_docs = compose_docs
+        self.env = env
+
+    def _problem(self, project, file, service, message, rule="schema-invalid"):
+        fld = f"services.{service}.extends" if service else "include"
+        project.problems.append(_finding(rule, "error", file, message, obj=service, fld=fld))
+
+    def _services_of(self, file: str) -> dict | None:
+        if file not in self.compose_docs:
+            return None
+        doc = interpolate(self.compose_docs[file][0], self.env)
+        services = doc.get("services") if isinstance(doc, dict) else None
+        return _strip(services) if isinstance(services, dict) else {}
+
+    def resolve(self, project: ComposeProject, files: list[str], seen: frozenset = frozenset()) -> None:
+        self._includes(project, files, seen)
+        services = project.services
+        for name in list(services):
+            svc = services[name]
+            if isinstance(svc, dict) and "extends" in svc:
+                where = project.file_of(name, "extends")
+                services[name] = self._extend(project, name, svc, where, services, frozenset({(where, name)}))
+
+    def _includes(self, project: ComposeProject, files: list[str], seen: frozenset) -> None:
+        for key in files:
+            doc = self.compose_docs[key][0]
+            includes = doc.get("include") if isinstance(doc, dict) else None
+            for entry in includes if isinstance(includes, list) else []:
+                paths = [_relative_to(key, p) for p in _include_paths(interpolate(_plain(entry), self.env))]
+                plain = key.split("#", 1)[0]
+                missing = [p for p in paths if p not in self.compose_docs]
+                if not paths or missing:
+                    what = ", ".join(missing) or repr(entry)
+                    self._problem(
+                        project, plain, "", f"include: {what} is not a readable Compose file", "input-missing"
+                    )
+                    continue
+                if any(p in seen for p in paths):
+                    self._problem(project, plain, "", f"include: {', '.join(paths)} includes itself")
+                    continue
+                included = merge_project(paths, self.compose_docs, self.env, read_env=False, resolve=False)
+                self.resolve(included, paths, seen | {key.split("#", 1)[0], *paths})
+                project.problems.extend(included.problems)
+                self._adopt(project, included, plain)
+
+    def _adopt(self, project: ComposeProject, included: ComposeProject, including: str) -> None:
+        for section in ("services", "networks", "volumes", "configs", "secrets"):
+            theirs = included.data.get(section)
+            if not isinstance(theirs, dict):
+                continue
+            ours = project.data.setdefault(section, {})
+            if not isinstance(ours, dict):
+                continue
+            for name, value in theirs.items():
+                if name in ours:
+                    if section == "services":
+                        message = f"service {name!r} of included {included.file} conflicts with one defined here"
+                        self._problem(project, including, "", message)
+                    continue
+                ours[name] = value
+                if section == "services":
+                    project.origins[name] = included.origins.get(name, {"": included.file})
+                    project.lines[name] = included.lines.get(name, (included.file, 0))
+
+    def _extend(self, project, name, svc, file, services, stack):
+        ext = svc.get("extends")
+        own = {k: v for k, v in svc.items() if k != "extends"}
+        if isinstance(ext, str):
+            ext = {"service": ext}
+        if not isinstance(ext, dict) or not isinstance(ext.get("service"), str):
+            self._problem(project, file, name, "extends must name a service (extends: name or {service: name})")
+            return own
+        target_file = file
+        pool = services
+        if isinstance(ext.get("file"), str):
+            target_file = _relative_to(file, interpolate(ext["file"], self.env))
+            pool = self._services_of(target_file)
+            if pool is None:
+                self._problem(project, file, name, f"extends file {ext['file']!r} is not a readable Compose file")
+                return own
+        base = pool.get(ext["service"])
+        if not isinstance(base, dict):
+            where = f" in {target_file}" if target_file != file else ""
+            self._problem(project, file, name, f"extends service {ext['service']!r}, which is not defined{where}")
+            return own
+        key = (target_file, ext["service"])
+        if key in stack:
+            self._problem(project, file, name, f"extends {ext['service']!r} in a cycle")
+            return own
+        if "extends" in base:
+            base = self._extend(project, ext["service"], base, target_file, pool, stack | {key})
+        origin = project.origins.setdefault(name, {"": file})
+        for inherited in base:
+            if inherited not in own:
+                origin[inherited] = target_file
+        return _merge_dicts(("services", name), base, own)

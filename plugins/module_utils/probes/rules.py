@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from . import apis
 from . import k8s as kube
 from .durations import DurationError, parse_duration
 from .findings import Finding
 from .images import ImageInspector
+from .index import WorkloadIndex
 from .loader import ComposeProject, K8sObject
 
 DEFAULT_THRESHOLDS = {
@@ -91,12 +93,25 @@ def _input_rule(rule_id: str, severity: str, doc: str) -> None:
 
 _input_rule("input-missing", "error", "A path or glob matches no readable YAML file.")
 _input_rule("yaml-invalid", "error", "A file is not valid YAML.")
-_input_rule("document-unrecognized", "info", "A YAML document is neither a Kubernetes object nor a Compose file.")
+_input_rule(
+    "document-unrecognized",
+    "info",
+    "A YAML document is neither a Kubernetes object nor a Compose file (apiVersion without kind, tool configs).",
+)
+_input_rule(
+    "template-unrendered",
+    "info",
+    "A file is a template (a Helm chart's templates/, or {{ }} / {% %} that is not YAML): lint its rendered output.",
+)
 
 
 @dataclass
 class Context:
-    """Everything a rule may look at, with lookup tables built once."""
+    """Everything a rule may look at, with lookup tables built once per run.
+
+    Selector matching (which pods a Service, NetworkPolicy or HPA reaches) goes through one
+    ``WorkloadIndex``; its answers are cached here so every rule shares them.
+    """
 
     objects: list[K8sObject]
     projects: list[ComposeProject]
@@ -106,30 +121,84 @@ class Context:
     images: ImageInspector | None = None
     # The shared k8s_validate.SchemaValidator, None when schema validation is off or nothing needs it.
     schema: object = None
+    # The kubernetes_version option (None: the newest release), for removed API versions.
+    kubernetes_version: str | None = None
 
     def __post_init__(self):
         self.thresholds = {**DEFAULT_THRESHOLDS, **(self.thresholds or {})}
-        self.workloads = [o for o in self.objects if kube.pod_spec(o) is not None]
+        self.pods: dict[int, tuple[dict, list[kube.Container]]] = {}
+        self.workloads = []
+        for o in self.objects:
+            spec = kube.pod_spec(o)
+            if spec is not None:
+                self.workloads.append(o)
+                self.pods[id(o)] = (spec, kube.containers(spec))
         self.labels = {id(o): kube.pod_labels(o) for o in self.workloads}
         self.services = [o for o in self.objects if o.kind == "Service"]
         self.policies = [o for o in self.objects if o.kind == "NetworkPolicy"]
-        self.by_ns: dict[str, list[K8sObject]] = {}
-        for o in self.workloads:
-            self.by_ns.setdefault(o.namespace, []).append(o)
+        self.hpas = [o for o in self.objects if o.kind == "HorizontalPodAutoscaler"]
+        self.index = WorkloadIndex(self.workloads, self.labels)
+        self.by_ns = self.index.by_ns
+        self._by_name = {(o.namespace, o.kind, o.name): o for o in reversed(self.objects)}
+        self._limit_ranges: dict[str, list[K8sObject]] = {}
+        for o in self.objects:
+            if o.kind == "LimitRange":
+                self._limit_ranges.setdefault(o.namespace, []).append(o)
+        self._selected: dict[int, list[K8sObject]] = {}
+        self._served_by: dict[int, list[K8sObject]] | None = None
+        self._isolated: set[int] | None = None
+
+    def pod(self, obj: K8sObject) -> tuple[dict, list[kube.Container]]:
+        """The pod spec of a workload and its containers, parsed once."""
+        return self.pods[id(obj)]
 
     def selected_by_service(self, svc: K8sObject) -> list[K8sObject]:
-        selector = (svc.data.get("spec") or {}).get("selector")
-        return [w for w in self.by_ns.get(svc.namespace, []) if kube.map_selector_matches(selector, self.labels[id(w)])]
+        key = id(svc)
+        if key not in self._selected:
+            selector = (svc.data.get("spec") or {}).get("selector")
+            self._selected[key] = self.index.select_map(svc.namespace, selector)
+        return self._selected[key]
+
+    def services_of(self, obj: K8sObject) -> list[K8sObject]:
+        """The Services whose selector matches the workload's pod template."""
+        if self._served_by is None:
+            self._served_by = {}
+            for svc in self.services:
+                for w in self.selected_by_service(svc):
+                    self._served_by.setdefault(id(w), []).append(svc)
+        return self._served_by.get(id(obj), [])
 
     def is_served(self, obj: K8sObject) -> bool:
-        if not self.services:
-            return True
-        labels = self.labels.get(id(obj), {})
-        return any(
-            s.namespace == obj.namespace
-            and kube.map_selector_matches((s.data.get("spec") or {}).get("selector"), labels)
-            for s in self.services
-        )
+        """True when a Service in the input sends traffic to the workload's pods."""
+        return bool(self.services_of(obj))
+
+    def is_isolated(self, obj: K8sObject) -> bool:
+        """True when a NetworkPolicy in the input selects the workload's pods."""
+        if self._isolated is None:
+            self._isolated = set()
+            for policy in self.policies:
+                selector = (policy.data.get("spec") or {}).get("podSelector", {})
+                self._isolated.update(id(w) for w in self.index.select(policy.namespace, selector))
+        return id(obj) in self._isolated
+
+    def find(self, namespace: str, kind, name) -> K8sObject | None:
+        """The first object of a kind and name in a namespace."""
+        return self._by_name.get((namespace, kind, name))
+
+    def limit_range_defaults(self, namespace: str) -> tuple[dict, dict]:
+        """Container defaults the namespace's LimitRanges add: (requests, limits) resource -> LimitRange name."""
+        requests: dict = {}
+        limits: dict = {}
+        for lr in self._limit_ranges.get(namespace, []):
+            for item in (lr.data.get("spec") or {}).get("limits") or []:
+                if not isinstance(item, dict) or item.get("type") != "Container":
+                    continue
+                for resource in item.get("default") or {}:
+                    limits.setdefault(resource, lr.name)
+                    requests.setdefault(resource, lr.name)
+                for resource in item.get("defaultRequest") or {}:
+                    requests[resource] = lr.name
+        return requests, limits
 
     def startup_for(self, obj: K8sObject, container: str) -> float | None:
         keys = (f"{obj.ident}/{container}", obj.ident, f"{obj.kind}/{obj.name}", f"{obj.name}/{container}", obj.name)
@@ -175,8 +244,8 @@ def _hit(obj: K8sObject, message: str, container: kube.Container | None = None, 
 
 def _containers(ctx: Context, roles=("container", "sidecar", "init")):
     for obj in ctx.workloads:
-        spec = kube.pod_spec(obj)
-        for c in kube.containers(spec):
+        spec, containers = ctx.pod(obj)
+        for c in containers:
             if c.role in roles:
                 yield obj, spec, c
 
@@ -195,6 +264,11 @@ def _probes(ctx: Context, kinds=kube.PROBE_KINDS, roles=("container", "sidecar",
 @rule("schema-invalid", "error", "input", "An object fails its Kubernetes JSON schema or a Compose file is malformed.")
 def schema_invalid(ctx: Context) -> Iterator[Hit | Finding]:
     for obj in ctx.objects:
+        removal, removed = api_status(ctx, obj)
+        if removal is not None and removed:
+            continue  # api-version-removed names the replacement; no schema of that release has it
+        if openshift(obj):
+            continue  # schema-unavailable: kubernetes-validate ships no OpenShift schemas
         if ctx.schema is not None:
             # The shared validator (k8s_validate.SchemaValidator): k8s_schema_validate reports the same findings.
             yield from ctx.schema.validate_object(obj)
@@ -229,6 +303,78 @@ def schema_invalid(ctx: Context) -> Iterator[Hit | Finding]:
                 )
 
 
+def api_status(ctx: Context, obj: K8sObject) -> tuple[apis.Removal | None, bool]:
+    """The removal record of the object's apiVersion and kind, and whether the target release lacks it."""
+    removal = apis.removal(obj.api_version, obj.kind)
+    if removal is None:
+        return None, False
+    if ctx.kubernetes_version is None:
+        return removal, True
+    return removal, apis.minor(ctx.kubernetes_version) >= apis.minor(removal.removed_in)
+
+
+def openshift(obj: K8sObject) -> bool:
+    """An object of an OpenShift API group (apps.openshift.io/v1 DeploymentConfig, ...)."""
+    group = obj.api_version.split("/", 1)[0] if "/" in obj.api_version else ""
+    return group.endswith(".openshift.io")
+
+
+@rule(
+    "schema-unavailable",
+    "info",
+    "input",
+    "An OpenShift object (DeploymentConfig ...) is not schema-validated: no schema ships for it; its pod template "
+    "is still linted.",
+)
+def schema_unavailable(ctx):
+    if ctx.schema is None:
+        return
+    for obj in ctx.objects:
+        if openshift(obj):
+            what = "linted as a workload, " if id(obj) in ctx.pods else ""
+            yield Hit(
+                obj.file,
+                obj.ident,
+                f"no schema ships for {obj.api_version} {obj.kind}: {what}not schema-validated",
+                field="apiVersion",
+                line=obj.line,
+            )
+
+
+@rule(
+    "api-version-removed",
+    "error",
+    "k8s",
+    "The object's apiVersion is no longer served by the target Kubernetes release; names the replacement.",
+)
+def api_version_removed(ctx):
+    for obj in ctx.objects:
+        removal, removed = api_status(ctx, obj)
+        if removal is not None and removed:
+            target = f" (target {ctx.kubernetes_version})" if ctx.kubernetes_version else ""
+            yield Hit(obj.file, obj.ident, removal.message() + target, field="apiVersion", line=obj.line)
+
+
+@rule(
+    "api-version-deprecated",
+    "warning",
+    "k8s",
+    "The object's apiVersion is still served by the target release (kubernetes_version) but removed in a later one.",
+)
+def api_version_deprecated(ctx):
+    for obj in ctx.objects:
+        removal, removed = api_status(ctx, obj)
+        if removal is not None and not removed:
+            yield Hit(
+                obj.file,
+                obj.ident,
+                f"{removal.api_version} {removal.kind} is still served by the target {ctx.kubernetes_version} but "
+                f"removed in Kubernetes {removal.removed_in}; {removal.advice()} before upgrading",
+                field="apiVersion",
+                line=obj.line,
+            )
+
+
 # --- peers: probe presence and ports ---------------------------------------------------------
 
 
@@ -248,12 +394,25 @@ def liveness_missing(ctx):
     "readiness-missing",
     "error",
     "k8s",
-    "A container of a pod that a Service selects has no readinessProbe (Jobs and init containers are exempt).",
+    "A Service sends traffic to a pod none of whose containers has a readinessProbe (one probed container is enough).",
 )
 def readiness_missing(ctx):
-    for obj, _spec, c in _containers(ctx, ("container",)):
-        if obj.kind not in kube.JOB_KINDS and c.probe("readinessProbe") is None and ctx.is_served(obj):
-            yield _hit(obj, "no readinessProbe: traffic is sent before the container can serve it", c, "readinessProbe")
+    for obj in ctx.workloads:
+        if obj.kind in kube.JOB_KINDS or not ctx.is_served(obj):
+            continue
+        _spec, containers = ctx.pod(obj)
+        running = [c for c in containers if c.long_running]
+        if not running or any(c.probe("readinessProbe") is not None for c in running):
+            continue
+        main = next((c for c in running if c.role == "container"), running[0])
+        services = ", ".join(svc.name for svc in ctx.services_of(obj))
+        yield _hit(
+            obj,
+            f"no container has a readinessProbe, yet Service {services} sends traffic to these pods "
+            "before they can serve it",
+            main,
+            "readinessProbe",
+        )
 
 
 @rule(
@@ -289,15 +448,79 @@ def probe_port_undeclared(ctx):
 
 
 @rule(
+    "probe-port-udp",
+    "warning",
+    "k8s",
+    "An httpGet, tcpSocket or grpc probe targets a port the container declares only as UDP (probes connect over TCP).",
+)
+def probe_port_udp(ctx):
+    for obj, _spec, c, kind, probe in _probes(ctx):
+        handler, port = kube.probe_port(probe)
+        found = kube.protocols(c, port) if handler else set()
+        if found and "TCP" not in found:
+            yield _hit(
+                obj,
+                f"{kind} connects over TCP to port {port!r}, which the container declares only as "
+                f"{'/'.join(sorted(found))}: the probe fails unless something also listens on TCP there",
+                c,
+                f"{kind}.{handler}.port",
+            )
+
+
+@rule(
+    "port-invalid",
+    "error",
+    "k8s",
+    "A port number is outside 1-65535 or a port name is not an IANA service name (at most 15 characters, a-z, 0-9, -).",
+)
+def port_invalid(ctx):
+    for obj, _spec, c in _containers(ctx):
+        for index, declared in enumerate(c.ports()):
+            for key in ("containerPort", "hostPort"):
+                problem = kube.port_number_problem(declared.get(key))
+                if problem and not (key == "hostPort" and declared.get(key) == 0):
+                    yield _hit(obj, f"{key} {problem}", c, f"ports[{index}].{key}")
+            name = declared.get("name")
+            problem = kube.port_name_problem(str(name)) if name is not None else ""
+            if problem:
+                yield _hit(obj, f"port name {name!r} {problem}", c, f"ports[{index}].name")
+        for kind in kube.PROBE_KINDS:
+            handler, port = kube.probe_port(c.probe(kind) or {})
+            if handler is None:
+                continue
+            if isinstance(port, str) and not port.isdigit():
+                problem = kube.port_name_problem(port)
+            else:
+                problem = kube.port_number_problem(int(port) if isinstance(port, str) else port)
+            if problem:
+                yield _hit(obj, f"{kind} port {port!r}: {problem}", c, f"{kind}.{handler}.port")
+    for svc in ctx.services:
+        for index, port, target in _service_ports(svc):
+            checks = [("port", port.get("port")), ("nodePort", port.get("nodePort"))]
+            if "targetPort" in port:
+                checks.append(("targetPort", target))
+            for key, value in checks:
+                if isinstance(value, str) and not value.isdigit() and key == "targetPort":
+                    problem = kube.port_name_problem(value)
+                    text = f"targetPort name {value!r} {problem}"
+                else:
+                    number = int(value) if isinstance(value, str) and value.isdigit() else value
+                    problem = kube.port_number_problem(number)
+                    text = f"{key} {problem}"
+                if problem and not (key == "nodePort" and value == 0):
+                    yield Hit(svc.file, svc.ident, text, field=f"spec.ports[{index}].{key}", line=svc.line)
+
+
+@rule(
     "liveness-readiness-identical",
     "warning",
     "k8s",
-    "livenessProbe and readinessProbe are identical; give liveness a higher failureThreshold.",
+    "livenessProbe and readinessProbe are the same once defaults are filled in; liveness should give up later.",
 )
 def liveness_readiness_identical(ctx):
     for obj, _spec, c in _containers(ctx, ("container", "sidecar")):
         live, ready = c.probe("livenessProbe"), c.probe("readinessProbe")
-        if live is not None and live == ready:
+        if live is not None and ready is not None and kube.effective_probe(c, live) == kube.effective_probe(c, ready):
             yield _hit(
                 obj,
                 "livenessProbe equals readinessProbe: a slow moment restarts the container instead of unreadying it",
@@ -314,6 +537,18 @@ def run_as_root(ctx):
     for obj, spec, c in _containers(ctx):
         if kube.effective(c, spec, "runAsUser") == 0:
             yield _hit(obj, "runAsUser is 0 (root)", c, "securityContext.runAsUser")
+
+
+@rule("run-as-root-group", "warning", "k8s", "A container runs with group id 0 (runAsGroup: 0).")
+def run_as_root_group(ctx):
+    for obj, spec, c in _containers(ctx):
+        if kube.effective(c, spec, "runAsGroup") == 0:
+            yield _hit(
+                obj,
+                "runAsGroup is 0: the process gets the root group's access to files and devices",
+                c,
+                "securityContext.runAsGroup",
+            )
 
 
 @rule(
@@ -420,7 +655,7 @@ def read_only_root_fs(ctx):
 @rule("host-namespace", "error", "k8s", "The pod shares the host's network, PID or IPC namespace.")
 def host_namespace(ctx):
     for obj in ctx.workloads:
-        spec = kube.pod_spec(obj)
+        spec = ctx.pod(obj)[0]
         for key in ("hostNetwork", "hostPID", "hostIPC"):
             if spec.get(key) is True:
                 yield _hit(obj, f"{key}: true shares the host namespace", path=key)
@@ -443,10 +678,29 @@ def _resources(c: kube.Container, key: str) -> dict:
     return section if isinstance(section, dict) else {}
 
 
-@rule("resources-requests-missing", "warning", "k8s", "A container has no CPU or memory request.")
+def effective_requests(ctx: Context, obj: K8sObject, c: kube.Container) -> set[str]:
+    """Resources the container has a request for once admitted: its own requests, its limits (the API
+    server copies a limit into a missing request) and its namespace's LimitRange defaults."""
+    defaults, _ = ctx.limit_range_defaults(obj.namespace)
+    return set(_resources(c, "requests")) | set(_resources(c, "limits")) | set(defaults)
+
+
+def effective_limits(ctx: Context, obj: K8sObject, c: kube.Container) -> set[str]:
+    """Resources the container has a limit for once admitted: its own and its LimitRange's defaults."""
+    _, defaults = ctx.limit_range_defaults(obj.namespace)
+    return set(_resources(c, "limits")) | set(defaults)
+
+
+@rule(
+    "resources-requests-missing",
+    "warning",
+    "k8s",
+    "A container has no CPU or memory request (a limit, or a LimitRange default, counts as one).",
+)
 def resources_requests_missing(ctx):
     for obj, _spec, c in _containers(ctx):
-        missing = [r for r in ("cpu", "memory") if r not in _resources(c, "requests")]
+        requested = effective_requests(ctx, obj, c)
+        missing = [r for r in ("cpu", "memory") if r not in requested]
         if missing:
             yield _hit(
                 obj,
@@ -456,10 +710,16 @@ def resources_requests_missing(ctx):
             )
 
 
-@rule("resources-limits-missing", "warning", "k8s", "A container has no CPU or memory limit.")
+@rule(
+    "resources-limits-missing",
+    "warning",
+    "k8s",
+    "A container has no CPU or memory limit (a LimitRange default counts as one).",
+)
 def resources_limits_missing(ctx):
     for obj, _spec, c in _containers(ctx):
-        missing = [r for r in ("cpu", "memory") if r not in _resources(c, "limits")]
+        limited = effective_limits(ctx, obj, c)
+        missing = [r for r in ("cpu", "memory") if r not in limited]
         if missing:
             yield _hit(obj, f"no {' and '.join(missing)} limit", c, "resources.limits")
 
@@ -475,52 +735,47 @@ def resources_limits_missing(ctx):
 )
 def hpa_min_replicas(ctx):
     floor = ctx.thresholds["min_hpa_replicas"]
-    for obj in ctx.objects:
-        if obj.kind == "HorizontalPodAutoscaler":
-            value = (obj.data.get("spec") or {}).get("minReplicas", 1)
-            if isinstance(value, int) and value < floor:
-                yield Hit(
-                    obj.file,
-                    obj.ident,
-                    f"minReplicas {value} < {floor}: one pod is a single point of failure",
-                    field="spec.minReplicas",
-                    line=obj.line,
-                )
+    for obj in ctx.hpas:
+        value = (obj.data.get("spec") or {}).get("minReplicas", 1)
+        if isinstance(value, int) and value < floor:
+            yield Hit(
+                obj.file,
+                obj.ident,
+                f"minReplicas {value} < {floor}: one pod is a single point of failure",
+                field="spec.minReplicas",
+                line=obj.line,
+            )
 
 
 def _hpa_target(ctx, hpa: K8sObject) -> tuple[dict, K8sObject | None]:
     ref = (hpa.data.get("spec") or {}).get("scaleTargetRef") or {}
-    for obj in ctx.objects:
-        if obj.kind == ref.get("kind") and obj.name == ref.get("name") and obj.namespace == hpa.namespace:
-            return ref, obj
-    return ref, None
+    if not isinstance(ref, dict):
+        return {}, None
+    return ref, ctx.find(hpa.namespace, ref.get("kind"), ref.get("name"))
 
 
 @rule("hpa-target-missing", "error", "k8s", "A HorizontalPodAutoscaler's scaleTargetRef names no object in the input.")
 def hpa_target_missing(ctx):
-    for obj in ctx.objects:
-        if obj.kind == "HorizontalPodAutoscaler":
-            ref, target = _hpa_target(ctx, obj)
-            if target is None:
-                yield Hit(
-                    obj.file,
-                    obj.ident,
-                    f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not defined",
-                    field="spec.scaleTargetRef",
-                    line=obj.line,
-                )
+    for obj in ctx.hpas:
+        ref, target = _hpa_target(ctx, obj)
+        if target is None:
+            yield Hit(
+                obj.file,
+                obj.ident,
+                f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not defined",
+                field="spec.scaleTargetRef",
+                line=obj.line,
+            )
 
 
 @rule(
     "hpa-target-requests-missing",
     "error",
     "k8s",
-    "An HPA scales on CPU/memory utilization but its target's containers have no request for it.",
+    "An HPA scales on CPU/memory utilization but its target's containers have no request (nor limit) for it.",
 )
 def hpa_target_requests_missing(ctx):
-    for obj in ctx.objects:
-        if obj.kind != "HorizontalPodAutoscaler":
-            continue
+    for obj in ctx.hpas:
         spec = obj.data.get("spec") or {}
         resources = set()
         if spec.get("targetCPUUtilizationPercentage") is not None:
@@ -530,12 +785,13 @@ def hpa_target_requests_missing(ctx):
             if (metric or {}).get("type") == "Resource" and (res.get("target") or {}).get("type") == "Utilization":
                 resources.add(res.get("name"))
         _ref, target = _hpa_target(ctx, obj)
-        if target is None or kube.pod_spec(target) is None:
+        if target is None or id(target) not in ctx.pods:
             continue
-        for c in kube.containers(kube.pod_spec(target)):
+        for c in ctx.pod(target)[1]:
             if c.role == "init":
                 continue
-            missing = sorted(r for r in resources if r not in _resources(c, "requests"))
+            requested = effective_requests(ctx, target, c)
+            missing = sorted(r for r in resources if r not in requested)
             if missing:
                 yield Hit(
                     obj.file,
@@ -545,6 +801,27 @@ def hpa_target_requests_missing(ctx):
                     "spec.metrics",
                     obj.line,
                 )
+
+
+@rule(
+    "hpa-target-replicas-set",
+    "warning",
+    "k8s",
+    "The workload an HPA scales sets spec.replicas: every apply resets the replica count the HPA chose.",
+)
+def hpa_target_replicas_set(ctx):
+    for obj in ctx.hpas:
+        _ref, target = _hpa_target(ctx, obj)
+        spec = target.data.get("spec") if target is not None else None
+        if isinstance(spec, dict) and "replicas" in spec:
+            yield Hit(
+                target.file,
+                target.ident,
+                f"spec.replicas {spec['replicas']!r} is set while {obj.ident} scales it: each apply sets the replicas "
+                "back to it (and server-side apply then contends with the autoscaler); leave it out of the manifest",
+                field="spec.replicas",
+                line=target.line,
+            )
 
 
 @rule("service-selects-nothing", "error", "k8s", "A Service's selector matches no pod template in its namespace.")
@@ -570,7 +847,7 @@ def selector_template_mismatch(ctx):
             continue
         selector = (obj.data.get("spec") or {}).get("selector")
         labels = ctx.labels[id(obj)]
-        if obj.kind == "ReplicationController":
+        if obj.kind in kube.MAP_SELECTOR_KINDS:
             ok = selector is None or kube.map_selector_matches(selector, labels)
         elif not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
             yield Hit(
@@ -596,13 +873,7 @@ def selector_template_mismatch(ctx):
 @rule("network-policy-missing", "warning", "k8s", "No NetworkPolicy in the input selects the pod.")
 def network_policy_missing(ctx):
     for obj in ctx.workloads:
-        labels = ctx.labels[id(obj)]
-        covered = any(
-            p.namespace == obj.namespace
-            and kube.selector_matches((p.data.get("spec") or {}).get("podSelector", {}), labels)
-            for p in ctx.policies
-        )
-        if not covered:
+        if not ctx.is_isolated(obj):
             yield Hit(
                 obj.file,
                 obj.ident,
@@ -701,14 +972,21 @@ def probe_http_scheme(ctx):
 # --- timing --------------------------------------------------------------------------------
 
 
-@rule("probe-timeout-ge-period", "warning", "k8s", "A probe's timeoutSeconds is not below its periodSeconds.")
+@rule(
+    "probe-timeout-ge-period",
+    "warning",
+    "k8s",
+    "A probe's timeoutSeconds is not below its periodSeconds: hanging probes then run back to back.",
+)
 def probe_timeout_ge_period(ctx):
     for obj, _spec, c, kind, probe in _probes(ctx, roles=("container", "sidecar")):
         t = kube.timing(probe)
         if t["timeoutSeconds"] >= t["periodSeconds"]:
             yield _hit(
                 obj,
-                f"timeoutSeconds {t['timeoutSeconds']} >= periodSeconds {t['periodSeconds']}: probes overlap",
+                f"timeoutSeconds {t['timeoutSeconds']} >= periodSeconds {t['periodSeconds']}: the kubelet runs one "
+                "probe at a time, so a probe that hangs until its timeout is followed at once by the next: a "
+                f"struggling container is probed back to back and failures count every {t['timeoutSeconds']}s",
                 c,
                 f"{kind}.timeoutSeconds",
             )
@@ -813,7 +1091,7 @@ def service_target_port_unknown(ctx):
             continue
         for index, _port, target in _service_ports(svc):
             if isinstance(target, str) and not target.isdigit():
-                names = {n for w in pods for c in kube.containers(kube.pod_spec(w)) for n in kube.declared_names(c)}
+                names = {n for w in pods for c in ctx.pod(w)[1] for n in kube.declared_names(c)}
                 if target not in names:
                     yield Hit(
                         svc.file,
@@ -837,7 +1115,7 @@ def service_target_port_undeclared(ctx):
             continue
         for index, _port, target in _service_ports(svc):
             if isinstance(target, int) and not isinstance(target, bool):
-                numbers = {n for w in pods for c in kube.containers(kube.pod_spec(w)) for n in kube.declared_numbers(c)}
+                numbers = {n for w in pods for c in ctx.pod(w)[1] for n in kube.declared_numbers(c)}
                 if target not in numbers:
                     yield Hit(
                         svc.file,
@@ -857,7 +1135,7 @@ def service_target_port_undeclared(ctx):
 def service_port_not_probed(ctx):
     for svc in ctx.services:
         for w in ctx.selected_by_service(svc):
-            for c in kube.containers(kube.pod_spec(w)):
+            for c in ctx.pod(w)[1]:
                 if c.role == "init":
                     continue
                 ready = c.probe("readinessProbe")
@@ -865,18 +1143,26 @@ def service_port_not_probed(ctx):
                 if handler is None:
                     continue
                 probed = kube.resolve_port(c, probe_port)
+                declared = kube.declared_numbers(c)
+                # The Service ports that land on this container; readiness gates all of them, so it
+                # is enough that it checks one of them (a metrics port beside the traffic port is fine).
+                served = {}
                 for index, _port, target in _service_ports(svc):
                     number = kube.resolve_port(c, target)
-                    if number is None or number not in kube.declared_numbers(c) or probed in (None, number):
-                        continue
-                    yield Hit(
-                        svc.file,
-                        svc.ident,
-                        f"{w.ident} container {c.name} serves targetPort {number}, its readinessProbe checks {probed}",
-                        c.name,
-                        f"spec.ports[{index}].targetPort",
-                        svc.line,
-                    )
+                    if number is not None and number in declared:
+                        served.setdefault(number, index)
+                if probed is None or not served or probed in served:
+                    continue
+                number, index = next(iter(served.items()))
+                ports = ", ".join(str(n) for n in served)
+                yield Hit(
+                    svc.file,
+                    svc.ident,
+                    f"{w.ident} container {c.name} serves targetPort {ports}, its readinessProbe checks {probed}",
+                    c.name,
+                    f"spec.ports[{index}].targetPort",
+                    svc.line,
+                )
 
 
 # --- Compose -------------------------------------------------------------------------------
@@ -1009,20 +1295,19 @@ def compose_duration_invalid(ctx):
                 )
 
 
-@rule(
-    "compose-healthcheck-timeout-ge-interval", "warning", "compose", "A healthcheck timeout is not below its interval."
+# Retired: the rule warned that a timeout at or above the interval makes checks overlap. Docker never
+# overlaps them: it starts the next check `interval` after the previous one ended (moby's health
+# monitor resets its timer once a probe returns), so a hanging check only lengthens the cycle to
+# interval + timeout.  The id stays registered, without a check, so `disable` lists that name it
+# stay valid.
+RULES["compose-healthcheck-timeout-ge-interval"] = Rule(
+    "compose-healthcheck-timeout-ge-interval",
+    "info",
+    "compose",
+    "Retired, never fires: Docker runs healthchecks one after another, so a timeout at or above the interval "
+    "overlaps nothing.",
+    None,
 )
-def compose_timeout_ge_interval(ctx):
-    for project, name, _svc, hc in _hc_items(ctx):
-        t = compose_timing(hc)
-        if t["timeout"] >= t["interval"]:
-            yield _chit(
-                project,
-                name,
-                f"timeout {t['timeout']:g}s >= interval {t['interval']:g}s (defaults are 30s each)",
-                "healthcheck",
-                "healthcheck.timeout",
-            )
 
 
 @rule("compose-healthcheck-retries", "error", "compose", "A healthcheck's retries is below 1 or not an integer.")
@@ -1117,6 +1402,36 @@ def compose_binary_missing(ctx):
 
 
 @rule(
+    "compose-healthcheck-binary-unchecked",
+    "info",
+    "compose",
+    "compose-healthcheck-binary-missing could not look inside the image: it is not present locally (never pulled).",
+)
+def compose_binary_unchecked(ctx):
+    if ctx.images is None:
+        return
+    for project, name, svc, hc in _hc_items(ctx):
+        image = svc.get("image")
+        if test_argv(hc.get("test")) is None:
+            continue
+        if not isinstance(image, str) or not image:
+            reason = "the service has no image: name (Compose builds it under a generated name)"
+        elif not ctx.images.available():
+            reason = f"no Docker engine answers, so image {image} was not inspected"
+        elif ctx.images.inspect(image) is None:
+            reason = f"image {image} is not present locally and is never pulled"
+        else:
+            continue
+        yield _chit(
+            project,
+            name,
+            f"healthcheck binary not checked: {reason}; build or pull it and lint again to check it",
+            "healthcheck",
+            "healthcheck.test",
+        )
+
+
+@rule(
     "compose-startup-budget-too-short",
     "error",
     "compose",
@@ -1148,7 +1463,7 @@ def _parity_pairs(ctx):
         for obj in ctx.workloads:
             if ref not in (obj.ident, f"{obj.kind}/{obj.name}", obj.name):
                 continue
-            regular = [c for c in kube.containers(kube.pod_spec(obj)) if c.role == "container"]
+            regular = [c for c in ctx.pod(obj)[1] if c.role == "container"]
             chosen = next((c for c in regular if c.name == name), regular[0] if regular else None)
             if chosen is not None:
                 yield project, name, svc, hc, obj, chosen

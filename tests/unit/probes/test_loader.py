@@ -219,3 +219,72 @@ def test_format_duration():
     assert durations.format_duration(5) == "5s"
     assert durations.format_duration(90) == "1m30s"
     assert durations.format_duration(120) == "2m"
+
+
+PLAIN_CASES = """
+a: 1
+hex: 0x1F
+octal: 0o17
+old_octal: 017
+underscored: 1_000
+signed: [+1, -1, -0.5, .inf, -.Inf, .nan, 1e3, 6.8523015e+5]
+bools: [yes, No, on, OFF, true, False]
+nulls: [~, null, Null, ""]
+when: 2001-12-14t21:59:43.10-05:00
+day: 2002-12-14
+quoted: ["1", 'true', "null"]
+1: integer key
+~: null key
+multi: |
+  line one
+  line two
+folded: >
+  folded
+  text
+anchors:
+  base: &base {x: 1, y: [1, 2]}
+  again: *base
+---
+merged:
+  base: &b {x: 1}
+  child:
+    <<: *b
+    y: 2
+---
+blob: !!binary aGVsbG8=
+---
+services:
+  web:
+    environment: !reset []
+    ports: !override ["80:80"]
+"""
+
+
+def test_plain_tree_matches_pyyaml():
+    """The fast document walk gives exactly what PyYAML's constructor gives, or falls back to it."""
+    import math
+
+    import yaml
+
+    docs, errors = loader.parse_documents(PLAIN_CASES, "cases.yaml")
+    assert errors == []
+    expected = list(yaml.load_all(PLAIN_CASES, Loader=loader._Loader))
+    got = [data for _line, data, _lines in docs]
+    first, want = got[0], expected[0]
+    assert math.isnan(first["signed"][5]) and math.isnan(want["signed"][5])
+    first["signed"][5] = want["signed"][5] = "nan"
+    assert got[:3] == expected[:3]
+    assert type(first["hex"]) is int and first[1] == "integer key" and first[None] == "null key"
+    assert first["bools"] == [True, False, True, False, True, False]
+    # Merge keys and custom tags take PyYAML's path: same values, same marker objects.
+    assert got[1]["merged"]["child"] == {"x": 1, "y": 2}
+    services = got[3]["services"]["web"]
+    assert isinstance(services["environment"], loader.Reset)
+    assert isinstance(services["ports"], loader.Override) and services["ports"].value == ["80:80"]
+
+
+def test_plain_tree_recursive_alias_falls_back():
+    docs, errors = loader.parse_documents("a: &x\n  b: *x\n", "loop.yaml")
+    assert errors == []
+    data = docs[0][1]
+    assert data["a"]["b"] is data["a"]  # PyYAML's recursive structure, not a RecursionError

@@ -13,23 +13,22 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes imp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 GOOD = os.path.join(os.path.dirname(__file__), "fixtures", "good")
+# One error (privileged) and a few warnings; no Service, so no readiness-missing.
 POD = {
     "apiVersion": "v1",
     "kind": "Pod",
     "metadata": {"name": "demo"},
-    "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+    "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "securityContext": {"privileged": True}}]},
 }
 
 
 def test_fail_on_levels():
     for fail_on, failed in (("error", True), ("warning", True), ("info", True), ("none", False)):
         assert engine.lint(definitions=[POD], fail_on=fail_on, check_images=False)["failed"] is failed
-    warnings_only = engine.lint(definitions=[POD], disable=["readiness-missing"], check_images=False)
+    warnings_only = engine.lint(definitions=[POD], disable=["privileged"], check_images=False)
     assert warnings_only["summary"]["error"] == 0
     assert warnings_only["failed"] is False
-    assert engine.lint(definitions=[POD], disable=["readiness-missing"], fail_on="warning", check_images=False)[
-        "failed"
-    ]
+    assert engine.lint(definitions=[POD], disable=["privileged"], fail_on="warning", check_images=False)["failed"]
 
 
 def test_unknown_rule_and_threshold_are_errors():
@@ -61,7 +60,7 @@ def test_summary_counts_every_severity():
     summary = result["summary"]
     assert summary["total"] == len(result["findings"])
     assert summary["error"] + summary["warning"] + summary["info"] == summary["total"]
-    assert summary["error"] >= 2  # readiness-missing and yaml-invalid
+    assert summary["error"] >= 2  # privileged and yaml-invalid
     assert any(f["rule"] == "yaml-invalid" and f["file"] == "<definitions[1]>" for f in result["findings"])
 
 
@@ -99,7 +98,7 @@ def test_cli_json_and_exit_codes(tmp_path):
     failing = _cli("lint", str(bad), "--no-images")
     assert failing.returncode == 1
     assert json.loads(failing.stdout)["summary"]["error"] >= 1
-    relaxed = _cli("lint", str(bad), "--no-images", "--fail-on", "none", "--disable", "readiness-missing")
+    relaxed = _cli("lint", str(bad), "--no-images", "--fail-on", "none", "--disable", "privileged")
     assert relaxed.returncode == 0
     assert _cli("lint", str(bad), "--disable", "nope").returncode == 2
 
@@ -109,7 +108,7 @@ def test_cli_sarif_and_rules(tmp_path):
     bad.write_text(json.dumps(POD))
     out = _cli("lint", str(bad), "--no-images", "--format", "sarif")
     sarif = json.loads(out.stdout)
-    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"readiness-missing", "liveness-missing"}
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"privileged", "liveness-missing"}
     listing = json.loads(_cli("rules").stdout)
     assert {r["id"] for r in listing} == set(rules.RULES)
 
@@ -167,3 +166,20 @@ def test_module_logic_results():
     assert ok is False and result["msg"].startswith("nothing to lint")
     ok, result = engine.run_module({"definitions": [POD], "disable": ["nope"], "check_images": False})
     assert ok is False and result["msg"].startswith("invalid options: unknown rule")
+
+
+def test_lint_pauses_and_restores_the_garbage_collector():
+    import gc
+
+    assert gc.isenabled()
+    engine.lint(definitions=[POD], check_images=False)
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        engine.lint(definitions=[POD], disable=["no-such-rule"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        engine.lint(definitions=[POD], check_images=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

@@ -73,6 +73,15 @@ def add_init(d, **extra):
     pod(d)["initContainers"] = [init]
 
 
+def to_deployment_config(d):
+    """The Deployment as an OpenShift DeploymentConfig (map selector, no schema shipped)."""
+    deploy = d["deploy"]
+    deploy["apiVersion"] = "apps.openshift.io/v1"
+    deploy["kind"] = "DeploymentConfig"
+    deploy["spec"]["selector"] = dict(deploy["spec"]["selector"]["matchLabels"])
+    d["hpa"]["spec"]["scaleTargetRef"].update(apiVersion="apps.openshift.io/v1", kind="DeploymentConfig")
+
+
 def metrics_port(d):
     c0(d)["ports"].append({"name": "metrics", "containerPort": 9090})
     c0(d)["readinessProbe"]["httpGet"]["port"] = "metrics"
@@ -135,8 +144,9 @@ CASES = {
         lambda d: _set(c0(d), "image", "ghcr.io/goaltrajectory/backend@sha256:" + "a" * 64),
     ),
     "resources-requests-missing": (
+        lambda d: (_del(c0(d)["resources"]["requests"], "memory"), _del(c0(d)["resources"]["limits"], "memory")),
+        # The API server copies a limit into a missing request.
         lambda d: _del(c0(d)["resources"]["requests"], "memory"),
-        lambda d: _set(c0(d)["resources"]["requests"], "memory", "300Mi"),
     ),
     "resources-limits-missing": (
         lambda d: _del(c0(d)["resources"]["limits"], "cpu"),
@@ -150,10 +160,15 @@ CASES = {
         lambda d: _set(d["hpa"]["spec"]["scaleTargetRef"], "name", "nope"),
         lambda d: _set(d["hpa"]["spec"]["scaleTargetRef"], "name", "backend"),
     ),
+    "hpa-target-replicas-set": (
+        lambda d: _set(d["deploy"]["spec"], "replicas", 2),
+        lambda d: (_set(d["deploy"]["spec"], "replicas", 2), _set(d["hpa"]["spec"]["scaleTargetRef"], "name", "other")),
+    ),
     "hpa-target-requests-missing": (
-        lambda d: _del(c0(d)["resources"]["requests"], "cpu"),
+        lambda d: (_del(c0(d)["resources"]["requests"], "cpu"), _del(c0(d)["resources"]["limits"], "cpu")),
         lambda d: (
             _del(c0(d)["resources"]["requests"], "cpu"),
+            _del(c0(d)["resources"]["limits"], "cpu"),
             _set(d["hpa"]["spec"]["metrics"][0]["resource"], "name", "memory"),
         ),
     ),
@@ -241,10 +256,6 @@ CASES = {
         lambda d: _set(hc(d), "test", ["CMD"]),
         lambda d: _set(hc(d), "test", "curl -f http://localhost:8000/health"),
     ),
-    "compose-healthcheck-timeout-ge-interval": (
-        lambda d: _set(hc(d), "timeout", "5s"),
-        lambda d: _set(hc(d), "timeout", "4900ms"),
-    ),
     "compose-healthcheck-retries": (lambda d: _set(hc(d), "retries", 0), lambda d: _set(hc(d), "retries", 1)),
     "compose-duration-invalid": (
         lambda d: _set(hc(d), "interval", "5 seconds"),
@@ -259,13 +270,46 @@ CASES = {
         lambda d: _set(hc(d), "test", "curl -fsS http://127.0.0.1:8000/health || exit 1"),
     ),
     "parity-probe-timing": (lambda d: _set(hc(d), "timeout", "3s"), lambda d: _set(hc(d), "timeout", "2s")),
+    "api-version-removed": (
+        lambda d: _set(d["hpa"], "apiVersion", "autoscaling/v2beta2"),
+        lambda d: _set(d["hpa"], "apiVersion", "autoscaling/v2"),
+    ),
+    "api-version-deprecated": (
+        lambda d: (
+            _set(d["hpa"], "apiVersion", "autoscaling/v2beta2"),
+            d.setdefault("_options", {"kubernetes_version": "1.25"}),
+        ),
+        lambda d: _set(d["hpa"], "apiVersion", "autoscaling/v2beta2"),
+    ),
+    "probe-port-udp": (
+        lambda d: _set(c0(d)["ports"][0], "protocol", "UDP"),
+        lambda d: _set(c0(d)["ports"][0], "protocol", "TCP"),
+    ),
+    "port-invalid": (
+        lambda d: _set(d["svc"]["spec"]["ports"][0], "targetPort", 70000),
+        lambda d: _set(d["svc"]["spec"]["ports"][0], "targetPort", 8000),
+    ),
+    "run-as-root-group": (
+        lambda d: _set(pod(d)["securityContext"], "runAsGroup", 0),
+        lambda d: (_set(pod(d)["securityContext"], "runAsGroup", 0), _set(sc(d), "runAsGroup", 10001)),
+    ),
+    "schema-unavailable": (to_deployment_config, lambda d: None),
     "schema-invalid": (
         lambda d: _set(c0(d)["readinessProbe"], "periodSeconds", "five"),
         lambda d: _set(c0(d)["readinessProbe"], "periodSeconds", 6),
     ),
 }
-# Rules that need files or a Docker image: tested in their own functions below.
-ELSEWHERE = {"input-missing", "yaml-invalid", "document-unrecognized", "compose-healthcheck-binary-missing"}
+# Rules that need files, a Docker image or a kubernetes_version: tested in their own functions
+# (here or in test_realworld.py); the retired rule is tested never to fire.
+ELSEWHERE = {
+    "input-missing",
+    "yaml-invalid",
+    "document-unrecognized",
+    "template-unrendered",
+    "compose-healthcheck-binary-missing",
+    "compose-healthcheck-binary-unchecked",
+    "compose-healthcheck-timeout-ge-interval",
+}
 
 
 def _run(mutation):
