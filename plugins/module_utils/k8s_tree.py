@@ -584,11 +584,12 @@ class _Tree:
 
     def workload(self, svc: dict) -> None:
         name = svc["name"]
-        spec: dict = {
-            "replicas": svc["replicas"],
-            "revisionHistoryLimit": 5,
-            "selector": {"matchLabels": self.selector(name)},
-        }
+        spec: dict = {}
+        if not svc["autoscale"]:
+            # An autoscaled workload leaves replicas to its HPA: owning the field here would make
+            # every apply reset what the HPA chose.
+            spec["replicas"] = svc["replicas"]
+        spec.update(revisionHistoryLimit=5, selector={"matchLabels": self.selector(name)})
         sources = [
             f"Image: {self.image(name)}.",
             f"From the service catalog entry {name!r}: replicas, resources, probes (health), volumes, scratch dirs.",

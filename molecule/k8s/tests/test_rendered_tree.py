@@ -186,9 +186,10 @@ def test_apps_roll_without_unavailability_and_spread_when_scaled(env):
         assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
         assert hpa["apiVersion"] == "autoscaling/v2"
         assert "behavior" in hpa["spec"]
-        assert hpa["spec"]["minReplicas"] <= dep["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+        assert "replicas" not in dep["spec"], "the HPA owns the replica count of an autoscaled workload"
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
         spread = dep["spec"]["template"]["spec"].get("topologySpreadConstraints")
-        scaled = max(dep["spec"]["replicas"], hpa["spec"]["maxReplicas"]) > 1
+        scaled = hpa["spec"]["maxReplicas"] > 1
         assert bool(spread) == scaled
     annotations = load(env, "backend/deployment.yaml")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
