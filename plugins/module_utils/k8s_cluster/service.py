@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DAEMON_RESPAWN = ["--respawn", "--acceptable=5", "--attempts=10", "--delay=10", "--limit=0"]
+DAEMON_RESPAWN = ["--respawn", "--acceptable=10", "--attempts=10", "--delay=10", "--limit=0"]
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
