@@ -193,12 +193,16 @@ def main():
         module.fail_json(msg=f"repository {p['repository']!r} is not a valid repository name")
     if not TAG_RE.match(p["tag"]):
         module.fail_json(msg=f"tag {p['tag']!r} is not a valid tag")
+    tag_ref = f"{p['registry']}/{p['repository']}:{p['tag']}"
     for entry in p["files"]:
         if (entry.get("type") in (None, "file")) and entry.get("src") and not entry.get("target"):
             try:
                 with open(entry["src"], "rb"):
                     pass
             except OSError as exc:
+                if module.check_mode:
+                    # A check-mode run before the build: the binary does not exist yet; the real run pushes it.
+                    module.exit_json(changed=True, digest="", ref="", tag_ref=tag_ref, seconds=0.0)
                 module.fail_json(msg=f"{p['repository']}: {entry['dest']}: cannot read {entry['src']}: {exc}")
     config = {
         "Entrypoint": p["entrypoint"],
@@ -224,7 +228,7 @@ def main():
         module.fail_json(msg=f"{p['repository']}:{p['tag']}: {exc}")
     digest = result["digest"]
     result["ref"] = f"{p['registry']}/{p['repository']}@{digest}" if digest else ""
-    result["tag_ref"] = f"{p['registry']}/{p['repository']}:{p['tag']}"
+    result["tag_ref"] = tag_ref
     module.exit_json(**result)
 
 

@@ -139,7 +139,7 @@ def main():
         description=p["description"],
     )
     if p["state"] != "stopped":
-        problems = spec.validate()
+        problems = spec.validate(require_binary=not module.check_mode)
         if problems:
             module.fail_json(msg="k8s_cluster_service: " + "; ".join(problems))
     tool = "systemctl" if kind == "systemd" else "daemon"

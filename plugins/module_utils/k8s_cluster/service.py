@@ -35,7 +35,8 @@ class ServiceSpec:
     kill_mode: str = "control-group"
     description: str = ""
 
-    def validate(self) -> list[str]:
+    def validate(self, require_binary: bool = True) -> list[str]:
+        """Problems with the spec; ``require_binary=False`` in check mode (a real run builds it first)."""
         errors = []
         if not self.name or "/" in self.name or " " in self.name:
             errors.append(f"service name {self.name!r} must be a plain word")
@@ -43,7 +44,7 @@ class ServiceSpec:
             errors.append(f"{self.name}: argv is empty")
         elif not os.path.isabs(self.argv[0]):
             errors.append(f"{self.name}: the command {self.argv[0]!r} must be an absolute path")
-        elif not os.access(self.argv[0], os.X_OK):
+        elif require_binary and not os.access(self.argv[0], os.X_OK):
             errors.append(f"{self.name}: {self.argv[0]} is not an executable file")
         if self.kill_mode not in ("control-group", "process"):
             errors.append(f"{self.name}: kill_mode must be control-group or process")
@@ -169,6 +170,7 @@ class Manager:
     def stop(self, spec: ServiceSpec, timeout: float = 30) -> None:
         if self.kind == "systemd":
             self._run([self.systemctl, "stop", spec.name])
+            self._run([self.systemctl, "disable", spec.name])
         elif self.is_running(spec):
             child = self.pid(spec)
             subprocess.run([*self._daemon_args(spec), "--stop"], check=False)
