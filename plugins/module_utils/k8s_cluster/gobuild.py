@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -211,6 +212,7 @@ def status(component: Component, dest: str, go_version: str) -> dict:
         "reason": reason,
         "hash": want,
         "built_seconds": stamp.get("seconds"),
+        "built_cpu_seconds": stamp.get("cpu_seconds"),
         "binaries": {b: str(Path(dest) / b) for b in component.packages},
     }
 
@@ -320,6 +322,7 @@ class Builder:
     def _build(self, component: Component, dest: str, work_dir: str) -> dict:
         """Build ``component`` into ``dest`` (replaced atomically) and stamp it."""
         start = time.monotonic()
+        cpu_start = cpu_seconds()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.write_text("")
         self.log(f"component {component.name} {component.version}")
@@ -348,6 +351,7 @@ class Builder:
                 built.rename(staging / binary)
             os.chmod(staging / binary, 0o755)  # noqa: S103 - programs are world-executable, like /usr/bin
         seconds = round(time.monotonic() - start, 1)
+        cpu = round(cpu_seconds() - cpu_start, 1)
         stamp = {
             "hash": spec_hash(component, go_version),
             "name": component.name,
@@ -355,6 +359,7 @@ class Builder:
             "version": component.version,
             "go": go_version,
             "seconds": seconds,
+            "cpu_seconds": cpu,
             "prepare_seconds": round(prepared - start, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -367,18 +372,25 @@ class Builder:
         staging.rename(dest)
         if old.exists():
             shutil.rmtree(old)
-        self.log(f"done in {seconds}s")
+        self.log(f"done in {seconds}s ({cpu}s CPU)")
         sizes = {b: (Path(dest) / b).stat().st_size for b in component.packages}
         return {
             "name": component.name,
             "version": component.version,
             "dest": dest,
             "seconds": seconds,
+            "cpu_seconds": cpu,
             "prepare_seconds": stamp["prepare_seconds"],
             "go": go_version,
             "binaries": {b: str(Path(dest) / b) for b in component.packages},
             "bytes": sum(sizes.values()),
         }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of every finished child process (go and the compilers it ran)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def tail(text: str, lines: int) -> str:

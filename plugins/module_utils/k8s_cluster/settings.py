@@ -317,8 +317,8 @@ def build_report(statuses: list[dict], builds: list[dict], wall_seconds: float) 
         if st["name"] in built:
             b = built[st["name"]]
             lines.append(
-                f"{name}: built in {b['seconds']:.0f} s (modules {b.get('prepare_seconds', 0):.0f} s), "
-                f"{len(b['binaries'])} binaries, {b.get('bytes', 0) / 1e6:.0f} MB"
+                f"{name}: built in {b['seconds']:.0f} s (modules {b.get('prepare_seconds', 0):.0f} s, "
+                f"CPU {b.get('cpu_seconds', 0):.0f} s), {len(b['binaries'])} binaries, {b.get('bytes', 0) / 1e6:.0f} MB"
             )
         elif st.get("current"):
             took = f" (its build took {st['built_seconds']:.0f} s)" if st.get("built_seconds") else ""

@@ -152,13 +152,14 @@ def test_build_report_says_built_cached_or_pending():
             "name": "kubernetes",
             "built": True,
             "seconds": 412.0,
+            "cpu_seconds": 700,
             "prepare_seconds": 9,
             "binaries": {"a": 1},
             "bytes": 5e8,
         }
     ]
     lines = settings.build_report(statuses, builds, 430)
-    assert lines[0] == "kubernetes v1.37.2: built in 412 s (modules 9 s), 1 binaries, 500 MB"
+    assert lines[0] == "kubernetes v1.37.2: built in 412 s (modules 9 s, CPU 700 s), 1 binaries, 500 MB"
     assert lines[1] == "etcd v3.6.6: cached (its build took 44 s)"
     assert lines[2] == "traefik v3.6.12: would be built (not built yet)"
     assert lines[3] == "wall time of the builds: 430 s"
