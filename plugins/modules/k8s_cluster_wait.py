@@ -38,6 +38,19 @@ options:
   interval: {description: Seconds between polls., type: float, default: 2}
   readyz: {description: Wait for /readyz., type: bool, default: true}
   node: {description: Node name whose Ready condition to wait for; empty skips it., type: str, default: ""}
+  node_since:
+    description:
+      - Epoch seconds the kubelet was (re)started at; the node's Ready condition must carry a heartbeat at least this
+        recent (a kubelet that dies at start leaves the old Ready=True in place for the node-monitor grace period).
+      - 0 accepts any Ready condition.
+    type: float
+    default: 0
+  kubelet_healthz:
+    description:
+      - The kubelet's loopback C(/healthz) URL; when set it must answer C(ok) and every check must pass on two
+        polls in a row (a respawning kubelet answers now and then). Empty skips it.
+    type: str
+    default: ""
   deployments: {description: Deployments as C(namespace/name)., type: list, elements: str, default: []}
   apiservices: {description: APIService names., type: list, elements: str, default: []}
   logs: {description: Component name to log file, quoted on failure., type: dict, default: {}}
@@ -97,6 +110,8 @@ def argspec():
         "interval": {"type": "float", "default": 2},
         "readyz": {"type": "bool", "default": True},
         "node": {"type": "str", "default": ""},
+        "node_since": {"type": "float", "default": 0},
+        "kubelet_healthz": {"type": "str", "default": ""},
         "deployments": {"type": "list", "elements": "str", "default": []},
         "apiservices": {"type": "list", "elements": "str", "default": []},
         "logs": {"type": "dict", "default": {}},
@@ -125,6 +140,8 @@ def main():
         interval=p["interval"],
         readyz=p["readyz"],
         node=p["node"],
+        node_since=p["node_since"],
+        kubelet_healthz=p["kubelet_healthz"],
         deployments=p["deployments"],
         apiservices=p["apiservices"],
     )

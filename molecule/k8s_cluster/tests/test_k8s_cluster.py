@@ -405,16 +405,16 @@ def test_private_keys_and_encryption_key_are_private():
 # --- the role itself ------------------------------------------------------------------------------
 def test_check_mode_is_a_dry_run_on_the_running_cluster():
     """--check --diff on the converged host changes nothing and reports nothing to change."""
+    proc = _converge("--check", "--diff")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert "changed=0" in output, output[-4000:]
+
+
+def _converge(*extra: str) -> subprocess.CompletedProcess:
     inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
-    proc = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            str(inventory),
-            "--check",
-            "--diff",
-            str(PROJECT / "playbooks/k8s_cluster.yml"),
-        ],
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks/k8s_cluster.yml"), *extra],
         capture_output=True,
         text=True,
         cwd=PROJECT,
@@ -422,6 +422,22 @@ def test_check_mode_is_a_dry_run_on_the_running_cluster():
         timeout=900,
         check=False,
     )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    assert "changed=0" in output, output[-4000:]
+
+
+def test_a_kubelet_that_cannot_start_fails_the_role_with_its_log_lines():
+    """Last: breaks the kubelet (systemd cgroup driver on a host without systemd), then converges it back."""
+    broken = _converge(
+        "-e",
+        json.dumps({"k8s_cluster_kubelet_extra_config": {"cgroupDriver": "systemd"}, "k8s_cluster_ready_timeout": 30}),
+    )
+    output = broken.stdout + broken.stderr
+    try:
+        assert broken.returncode != 0, output[-3000:]
+        assert "kubelet not ready after" in output, output[-3000:]
+        assert "kubelet (/var/log/k8s-cluster/kubelet.log), last errors and lines" in output
+        assert "Failed to start ContainerManager" in output, output[-3000:]
+    finally:
+        restored = _converge()
+        assert restored.returncode == 0, (restored.stdout + restored.stderr)[-3000:]
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    assert {c["type"]: c["status"] for c in nodes[0]["status"]["conditions"]}["Ready"] == "True"

@@ -10,7 +10,9 @@ their container states, events and log tails for an add-on.
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 import ssl
 import time
 import urllib.error
@@ -18,11 +20,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
-# Host components whose logs explain a failing check.
+# Host components whose logs explain a failing check, most telling first.
 CHECK_COMPONENTS = {
-    "readyz": ["etcd", "kube-apiserver"],
-    "node": ["containerd", "kubelet", "kube-proxy"],
+    "readyz": ["kube-apiserver", "etcd"],
+    "node": ["kubelet", "containerd", "kube-proxy"],
+    "kubelet": ["kubelet", "containerd"],
 }
+# klog E/F lines, logrus/zap error levels, Go panics.
+ERROR_LINE = re.compile(r'^[EF]\d{4} |level=(error|fatal)|"level":"(error|fatal)"|^panic:|^Error:|^fatal', re.I)
 
 
 class Api:
@@ -54,15 +59,21 @@ class Api:
 
 
 def tail_file(path: str, lines: int) -> str:
+    """The last error lines of a log (what says why), then its very last lines (where it is now)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, 2)
             size = fh.tell()
-            fh.seek(max(0, size - 256 * 1024))
+            fh.seek(max(0, size - 512 * 1024))
             data = fh.read().decode(errors="replace")
     except OSError as exc:
         return f"(no log: {exc})"
-    return "\n".join(data.rstrip("\n").splitlines()[-lines:])
+    all_lines = data.rstrip("\n").splitlines()
+    last = all_lines[-5:]
+    errors = [line for line in all_lines[:-5] if ERROR_LINE.search(line)][-(max(lines - len(last), 0)) :]
+    if not errors:
+        return "\n".join(all_lines[-lines:])
+    return "\n".join([*errors, "...", *last])
 
 
 def condition(obj: dict, kind: str) -> dict:
@@ -83,13 +94,43 @@ def check_readyz(api: Api) -> tuple[bool, str]:
     return False, f"/readyz answered {status}: " + ("; ".join(failed) or str(body)[:300])
 
 
-def check_node(api: Api, node: str) -> tuple[bool, str]:
+def timestamp(value: str) -> float:
+    """Epoch seconds of an RFC 3339 time as the API writes it (2026-11-26T14:46:06Z); 0 when absent."""
+    if not value:
+        return 0.0
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def check_kubelet(url: str) -> tuple[bool, str]:
+    """The kubelet's own /healthz on loopback (plain HTTP): a crash-looping kubelet does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 - a loopback http:// URL we were given
+            body = resp.read().decode(errors="replace").strip()
+            return (resp.status == 200 and body == "ok"), f"kubelet /healthz: {resp.status} {body[:200]}"
+    except urllib.error.HTTPError as exc:
+        return False, f"kubelet /healthz: {exc.code} {exc.read().decode(errors='replace')[:200]}"
+    except (urllib.error.URLError, OSError) as exc:
+        return False, f"kubelet /healthz unreachable: {getattr(exc, 'reason', exc)}"
+
+
+def check_node(api: Api, node: str, since: float = 0) -> tuple[bool, str]:
+    """Ready=True, and when ``since`` is given, posted by a kubelet started at or after ``since``.
+
+    A kubelet posts its node status as it starts, so a heartbeat older than the restart means the
+    new kubelet has not come up (the old Ready=True only expires after the node-monitor grace period).
+    """
     status, body = api.get(f"/api/v1/nodes/{urllib.parse.quote(node)}")
     if status == 404:
         return False, f"node {node} has not registered"
     if status != 200 or not isinstance(body, dict):
         return False, f"reading node {node}: {status} {str(body)[:200]}"
     ready = condition(body, "Ready")
+    heartbeat = timestamp(ready.get("lastHeartbeatTime", ""))
+    if since and heartbeat < since - 1:
+        return (
+            False,
+            f"node {node}: no status from the restarted kubelet yet (last heartbeat {ready.get('lastHeartbeatTime')})",
+        )
     if ready.get("status") == "True":
         return True, "Ready"
     return (
@@ -173,6 +214,8 @@ def wait(
     interval: float = 2.0,
     readyz: bool = True,
     node: str = "",
+    node_since: float = 0,
+    kubelet_healthz: str = "",
     deployments: list[str] | None = None,
     apiservices: list[str] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -182,8 +225,10 @@ def wait(
     checks: list[tuple[str, str, Callable[[], tuple[bool, str]]]] = []
     if readyz:
         checks.append(("readyz", "", lambda: check_readyz(api)))
+    if kubelet_healthz:
+        checks.append(("kubelet", "", lambda: check_kubelet(kubelet_healthz)))
     if node:
-        checks.append(("node", node, lambda: check_node(api, node)))
+        checks.append(("node", node, lambda: check_node(api, node, node_since)))
     for ref in deployments or []:
         checks.append(("deployment", ref, lambda ref=ref: check_deployment(api, ref)))
     for name in apiservices or []:
@@ -191,6 +236,7 @@ def wait(
 
     start = clock()
     passed: dict[str, float] = {}
+    streak = 0
     while True:
         failing = None
         for kind, target, run in checks:
@@ -202,9 +248,11 @@ def wait(
             failing = {"check": kind, "target": target, "observation": seen}
             break
         elapsed = round(clock() - start, 1)
-        if failing is None:
+        streak = streak + 1 if failing is None else 0
+        # A respawning process can answer once: with the kubelet checked, all must pass twice in a row.
+        if failing is None and (streak >= 2 or not kubelet_healthz):
             return {"ready": True, "seconds": elapsed, "passed": passed}
-        if elapsed >= timeout:
+        if elapsed >= timeout and failing is not None:
             return {"ready": False, "seconds": elapsed, "passed": passed, "failing": failing}
         sleep(interval)
 
@@ -216,9 +264,9 @@ def evidence(api: Api, failing: dict, logs: dict[str, str], running: dict[str, b
     down = [c for c, up in running.items() if not up]
     if down:
         parts.append("not running: " + ", ".join(down))
-    for comp in sorted(components, key=lambda c: running.get(c, True)):
+    for comp in sorted(components, key=lambda c: (running.get(c, True), components.index(c))):
         if comp in logs:
-            parts.append(f"--- last {log_lines} lines of {comp} ({logs[comp]}):\n{tail_file(logs[comp], log_lines)}")
+            parts.append(f"--- {comp} ({logs[comp]}), last errors and lines:\n{tail_file(logs[comp], log_lines)}")
     if failing["check"] == "deployment":
         ns = failing["target"].split("/", 1)[0]
         selector = deployment_selector(api, failing["target"])

@@ -108,6 +108,16 @@ def test_evidence_quotes_the_logs_of_the_components_behind_the_check(tmp_path):
     assert "kubelet" not in text
 
 
+def test_log_tail_leads_with_the_error_lines(tmp_path):
+    log = tmp_path / "kubelet.log"
+    lines = [f"I1126 15:55:{i:02d}.0 noise {i}" for i in range(60)]
+    lines[20] = 'E1126 15:55:20.778549 kubelet.go:1850] "Failed to start ContainerManager" err="systemd not running"'
+    log.write_text("\n".join(lines) + "\n")
+    text = wait.tail_file(str(log), 10)
+    assert text.splitlines()[0].startswith("E1126 15:55:20.778549")
+    assert text.splitlines()[-1].endswith("noise 59")
+
+
 def test_evidence_for_an_add_on_reports_its_pods_events_and_logs():
     deployment = {"spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}}}
     pods = {
@@ -150,3 +160,17 @@ def test_api_refuses_a_plain_http_server(tmp_path):
         assert "https://" in str(exc)
     else:
         raise AssertionError("plain HTTP accepted")
+
+
+def test_a_restarted_kubelet_must_post_a_fresh_heartbeat():
+    stale = {
+        "status": {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-11-26T14:46:06Z"}]}
+    }
+    fresh = {
+        "status": {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-11-26T15:00:00Z"}]}
+    }
+    restart = wait.timestamp("2026-11-26T14:59:58Z")
+    ok, seen = wait.check_node(ScriptedApi({"/api/v1/nodes/vm": [(200, stale)]}), "vm", since=restart)
+    assert not ok and "no status from the restarted kubelet" in seen
+    assert wait.check_node(ScriptedApi({"/api/v1/nodes/vm": [(200, fresh)]}), "vm", since=restart)[0]
+    assert wait.check_node(ScriptedApi({"/api/v1/nodes/vm": [(200, stale)]}), "vm")[0]
