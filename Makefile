@@ -13,7 +13,7 @@ INVENTORY ?= inventories/$(ENV)
 ANSIBLE_ARGS ?=
 # In dependency order: docker_host brings up the engine every later scenario uses,
 # images builds what compose deploys. Scenarios not listed here run after these.
-MOLECULE_ORDER := docker_host images compose k8s
+MOLECULE_ORDER := docker_host images compose k8s k8s_cluster
 MOLECULE_SCENARIOS ?= $(filter $(notdir $(wildcard molecule/*)),$(MOLECULE_ORDER)) \
   $(filter-out $(MOLECULE_ORDER),$(sort $(notdir $(wildcard molecule/*))))
 
@@ -22,7 +22,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup deploy test lint unit app-test integration molecule destroy bench build clean
+.PHONY: help setup deploy test lint unit app-test integration molecule destroy bench build clean cluster-up cluster-down
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -65,6 +65,15 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint
 	ruff format --check .
 	@files=$$(find docker -name 'Dockerfile*' 2>/dev/null); \
 	  if [ -n "$$files" ]; then hadolint $$files; fi
+
+# The local single-node Kubernetes cluster (roles/k8s_cluster, inventories/local). A cold first
+# run builds it from the Go module proxy (~10-20 min); later runs reuse /opt/k8s-cluster.
+cluster-up: setup ## Bring up the local single-node Kubernetes cluster on this host
+	ansible-playbook playbooks/k8s_cluster.yml -i inventories/local $(ANSIBLE_ARGS)
+
+cluster-down: setup ## Stop the local cluster (data kept; PURGE=1 deletes it, binaries stay)
+	ansible-playbook playbooks/k8s_cluster.yml -i inventories/local -e k8s_cluster_state=absent \
+	  $(if $(PURGE),-e k8s_cluster_purge=true) $(ANSIBLE_ARGS)
 
 unit: setup app-test ## Unit tests: no engine needed
 	pytest tests/unit

@@ -1,0 +1,158 @@
+#!/usr/bin/python
+# Copyright: GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: k8s_cluster_service
+short_description: Run one cluster component under systemd or as a supervised background process
+version_added: 0.1.0
+description:
+  - Where PID 1 is systemd, writes a unit (C(Restart=always), output appended to O(log_file)) and starts it.
+  - Elsewhere, Debian's C(daemon) supervises the component; it respawns it when it exits, keeps a pid file in
+    O(run_dir) and appends its output to O(log_file).
+  - The spec of the running instance (command line, environment, and the content of O(files)) is hashed; a
+    changed spec restarts the component, an unchanged running one is left alone, so C(changed) is honest.
+author:
+  - GoalTrajectory.AI platform team
+requirements:
+  - systemd, or the C(daemon) package
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether the component would be started, restarted or stopped.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  name:
+    description: Service name (unit name, pid file name).
+    type: str
+    required: true
+  state:
+    description: C(started) (restarted when its spec changed), C(restarted) (always) or C(stopped).
+    type: str
+    choices: [started, restarted, stopped]
+    default: started
+  argv:
+    description: Command line; the first element is an absolute path. Required unless O(state=stopped).
+    type: list
+    elements: str
+    default: []
+  env:
+    description: Environment of the component (C(PATH) defaults to the system path).
+    type: dict
+    default: {}
+  files:
+    description: Files the component reads (configs, certificates); a change in their content restarts it.
+    type: list
+    elements: path
+    default: []
+  log_file:
+    description: File the component's output is appended to.
+    type: path
+    required: true
+  run_dir:
+    description: Pid files and spec files.
+    type: path
+    default: /run/k8s-cluster
+  manager:
+    description: C(auto) picks C(systemd) when PID 1 is systemd, else C(daemon).
+    type: str
+    choices: [auto, systemd, daemon]
+    default: auto
+  kill_mode:
+    description: systemd C(KillMode); C(process) keeps children (containerd's shims) running across restarts.
+    type: str
+    choices: [control-group, process]
+    default: control-group
+  description:
+    description: Unit description.
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Run etcd
+  goaltrajectory.platform.k8s_cluster_service:
+    name: k8s-cluster-etcd
+    argv: [/opt/k8s-cluster/etcd/v3.6.6/etcd, --config-file=/etc/k8s-cluster/etcd.yaml]
+    files: [/etc/k8s-cluster/etcd.yaml]
+    log_file: /var/log/k8s-cluster/etcd.log
+"""
+
+RETURN = r"""
+action:
+  description: What was (in check mode, would be) done.
+  returned: always
+  type: str
+  choices: [none, started, restarted, stopped]
+manager:
+  description: systemd or daemon.
+  returned: always
+  type: str
+pid:
+  description: The component's pid after the call (0 when stopped or in check mode before a start).
+  returned: always
+  type: int
+"""
+
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import service
+
+
+def argspec():
+    return {
+        "name": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["started", "restarted", "stopped"], "default": "started"},
+        "argv": {"type": "list", "elements": "str", "default": []},
+        "env": {"type": "dict", "default": {}},
+        "files": {"type": "list", "elements": "path", "default": []},
+        "log_file": {"type": "path", "required": True},
+        "run_dir": {"type": "path", "default": "/run/k8s-cluster"},
+        "manager": {"type": "str", "choices": ["auto", "systemd", "daemon"], "default": "auto"},
+        "kill_mode": {"type": "str", "choices": ["control-group", "process"], "default": "control-group"},
+        "description": {"type": "str", "default": ""},
+    }
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    p = module.params
+    kind = service.pick_manager(p["manager"])
+    spec = service.ServiceSpec(
+        name=p["name"],
+        argv=p["argv"],
+        env={k: str(v) for k, v in p["env"].items()},
+        files=p["files"],
+        log_file=p["log_file"],
+        run_dir=p["run_dir"],
+        kill_mode=p["kill_mode"],
+        description=p["description"],
+    )
+    if p["state"] != "stopped":
+        problems = spec.validate(require_binary=not module.check_mode)
+        if problems:
+            module.fail_json(msg="k8s_cluster_service: " + "; ".join(problems))
+    tool = "systemctl" if kind == "systemd" else "daemon"
+    if shutil.which(tool) is None:
+        module.fail_json(msg=f"{p['name']}: the {tool} command is missing (manager {kind})")
+    manager = service.Manager(kind)
+    try:
+        action = service.ensure(manager, spec, p["state"], module.check_mode)
+    except (RuntimeError, OSError) as exc:
+        module.fail_json(msg=f"{p['name']}: {exc}", manager=kind)
+    pid = 0 if module.check_mode else manager.pid(spec)
+    module.exit_json(changed=action != "none", action=action, manager=kind, pid=pid)
+
+
+if __name__ == "__main__":
+    main()
