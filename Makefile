@@ -13,7 +13,7 @@ INVENTORY ?= inventories/$(ENV)
 ANSIBLE_ARGS ?=
 # In dependency order: docker_host brings up the engine every later scenario uses,
 # images builds what compose deploys. Scenarios not listed here run after these.
-MOLECULE_ORDER := docker_host images compose k8s k8s_cluster
+MOLECULE_ORDER := docker_host images compose k8s k8s_cluster k8s_apply
 MOLECULE_SCENARIOS ?= $(filter $(notdir $(wildcard molecule/*)),$(MOLECULE_ORDER)) \
   $(filter-out $(MOLECULE_ORDER),$(sort $(notdir $(wildcard molecule/*))))
 

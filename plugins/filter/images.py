@@ -53,10 +53,21 @@ def images_promoted(published, environment, registry, source, source_text=""):
     return results.promoted(published, environment=environment, registry=registry, source=source, source_doc=source_doc)
 
 
+def images_build_times(loop_results):
+    """``<image>: <seconds> s`` for each image the build loop built."""
+    lines = []
+    for result in loop_results:
+        image = (result.get("images") or {}).get(result.get("item"), {})
+        if image.get("seconds") is not None:
+            lines.append(f"{result['item']}: {image['seconds']} s")
+    return lines
+
+
 class FilterModule:
     def filters(self):
         return {
             "images_results": images_results,
             "images_build_results": images_build_results,
             "images_promoted": images_promoted,
+            "images_build_times": images_build_times,
         }

@@ -29,6 +29,7 @@ PART_OF = "goaltrajectory"
 MANAGED_BY = "goaltrajectory.platform"
 CONFIG_NAME = "app-config"
 SECRET_NAME = "app-secrets"  # noqa: S105 - the Secret object's name, not a value
+PRESTOP_SECONDS = 5
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
 # Kinds the role may prune: never Namespace or PersistentVolumeClaim (data lives there).
 PRUNE_KINDS = (
@@ -512,6 +513,10 @@ class _Tree:
             "limits": dict(svc["resources"]["limits"]),
         }
         container.update(self.probes(svc))
+        if svc["clients"] or svc["ingress"]:
+            # Keep serving while the endpoint removal reaches kube-proxy and the ingress
+            # controller, so a rolling update drops no request (the kubelet sleeps; no binary needed).
+            container["lifecycle"] = {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}}
         container["securityContext"] = {
             "runAsNonRoot": True,
             "runAsUser": svc["user"],

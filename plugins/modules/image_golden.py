@@ -104,9 +104,14 @@ bootstrap:
   description: Whether a base without parent (the debootstrapped Debian base) is to be built.
   returned: success
   type: bool
+seconds:
+  description: How long the call took (the builds, when it built).
+  returned: success
+  type: float
 """
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -131,6 +136,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
+    started = time.monotonic()
     result = {"changed": False, "bases": {}, "plan": {}, "built": [], "bootstrap": False}
     docker = dk.Docker()
     try:
@@ -203,6 +209,7 @@ def main() -> None:
             ids[key] = image["Id"]
     except (golden.GoldenError, dk.DockerError, OSError) as exc:
         module.fail_json(msg=str(exc), **result)
+    result["seconds"] = round(time.monotonic() - started, 1)
     module.exit_json(**result)
 
 

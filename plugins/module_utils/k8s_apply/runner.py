@@ -307,7 +307,8 @@ class Applier:
                 events = self.core.list_namespaced_event(
                     namespace, field_selector=f"involvedObject.name={pod['metadata']['name']},reason=Unhealthy"
                 ).items
-                unhealthy += sum(e.count or 1 for e in events)
+                # Startup probes fail while a service boots; liveness/readiness failures are the news.
+                unhealthy += sum(e.count or 1 for e in events if not (e.message or "").startswith("Startup probe"))
             digests = sorted(
                 {
                     cs.get("imageID", "").split("@")[-1]
