@@ -168,6 +168,13 @@ def promote(module, client, result, diff) -> None:
                         msg=f"{target_ref} points at {after or 'nothing'} after the promotion, not {source}", **result
                     )
         result["refs"][name] = f"{p['registry']}/{repo}@{source}"
+    if missing and module.check_mode:
+        # A dry run of a play that also builds and pushes cannot see what it would have pushed.
+        result["changed"] = True
+        module.warn(
+            f"check mode: {', '.join(missing)} not in the registry yet; the promotion can only happen after a push"
+        )
+        return
     if missing:
         module.fail_json(
             msg=f"cannot promote {p['promote_from']} to {p['promote_to']}: {', '.join(missing)} does not exist in the "
