@@ -96,6 +96,11 @@ def compose_image_keys(services, environment):
     return compose_project.image_keys(services, environment)
 
 
+def compose_secret_files(names, values):
+    """The secret files of the project: one per name, lower-cased, holding its value."""
+    return [{"path": name.lower(), "content": str(values[name])} for name in names]
+
+
 def compose_secret_names(services):
     return compose_project.secret_names(services)
 
@@ -189,6 +194,7 @@ class FilterModule:
             "missing_images": missing_images,
             "compose_repairs": compose_repairs,
             "compose_secret_names": compose_secret_names,
+            "compose_secret_files": compose_secret_files,
             "k8s_objects": k8s_objects,
             "k8s_files": k8s_files,
             "k8s_prune_kinds": k8s_prune_kinds,

@@ -42,20 +42,24 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _mode(path: str) -> int | None:
+def _meta(path: str) -> tuple[int, int, int] | None:
+    """(mode, uid, gid) of a file, None when absent."""
     try:
-        return os.stat(path).st_mode & 0o7777
+        st = os.stat(path)
     except FileNotFoundError:
         return None
+    return st.st_mode & 0o7777, st.st_uid, st.st_gid
 
 
-def _atomic_write(path: str, content: str, mode: int) -> None:
+def _atomic_write(path: str, content: str, mode: int, owner: int | None = None, group: int | None = None) -> None:
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
         os.chmod(tmp, mode)
+        if owner is not None or group is not None:
+            os.chown(tmp, -1 if owner is None else owner, -1 if group is None else group)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -87,10 +91,13 @@ def sync(
     check: bool = False,
     diff: bool = False,
     secret: bool = False,
+    owner: int | None = None,
+    group: int | None = None,
 ) -> Result:
     """Write ``files`` (path relative to dest, content, optional mode) into ``dest``.
 
-    ``secret``: contents never appear in diffs (only that the file changed).
+    ``secret``: contents never appear in diffs (only that the file changed). ``owner`` and
+    ``group`` (numeric ids) own the files written; None leaves them to the writer.
     """
     result = Result()
     wanted = {}
@@ -106,7 +113,9 @@ def sync(
         content = item["content"]
         file_mode = _file_mode(item.get("mode"), mode)
         before = _read(path)
-        if before == content and _mode(path) == file_mode:
+        meta = _meta(path)
+        same_owner = meta is not None and (owner is None or meta[1] == owner) and (group is None or meta[2] == group)
+        if before == content and meta is not None and meta[0] == file_mode and same_owner:
             result.unchanged.append(rel)
             continue
         result.written.append(rel)
@@ -122,7 +131,7 @@ def sync(
             )
         if not check:
             os.makedirs(os.path.dirname(path), mode=dir_mode, exist_ok=True)
-            _atomic_write(path, content, file_mode)
+            _atomic_write(path, content, file_mode, owner, group)
     if prune and os.path.isdir(dest):
         for root, _dirs, names in os.walk(dest):
             for name in names:

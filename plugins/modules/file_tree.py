@@ -57,6 +57,12 @@ options:
     description: The contents are secret; diffs say only which file changed.
     type: bool
     default: false
+  owner:
+    description: Numeric uid that owns the files written; unset leaves the writer's.
+    type: int
+  group:
+    description: Numeric gid that owns the files written; unset leaves the writer's.
+    type: int
 """
 
 EXAMPLES = r"""
@@ -107,6 +113,8 @@ def main() -> None:
             "prune": {"type": "bool", "default": False},
             "prune_patterns": {"type": "list", "elements": "str", "default": ["*.yaml", "*.yml"]},
             "secret": {"type": "bool", "default": False},
+            "owner": {"type": "int"},
+            "group": {"type": "int"},
         },
         supports_check_mode=True,
     )
@@ -122,6 +130,8 @@ def main() -> None:
             check=module.check_mode,
             diff=module._diff,
             secret=p["secret"],
+            owner=p["owner"],
+            group=p["group"],
         )
     except (file_tree.TreeFileError, KeyError, OSError, ValueError) as exc:
         module.fail_json(msg=f"file_tree {p['dest']}: {exc}")

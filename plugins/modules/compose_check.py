@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# Copyright: GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: compose_check
+short_description: Validate a rendered Compose project in a staging directory, once per input
+version_added: 0.2.0
+description:
+  - Writes O(files) into a fresh staging directory and checks them there, before they replace the live ones
+    (C(docker compose config --quiet), C(probe_lint) on the merged project, every image present on the engine).
+  - The answer is recorded in O(cache_file) under a key made of the files' contents and the images' IDs; the same
+    key later skips the parser and the lint. The image lookup always runs.
+  - Read-only for the project; never reports C(changed).
+author:
+  - GoalTrajectory.AI platform team
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Validates the same way; does not record the answer.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  files:
+    description: The rendered files (C(path) relative to the project directory, C(content)).
+    type: list
+    elements: dict
+    required: true
+  compose_files:
+    description: The Compose files of O(files), merged in this order.
+    type: list
+    elements: str
+    required: true
+  project_name:
+    description: Compose project name.
+    type: str
+    required: true
+  images:
+    description: Image reference by service (and dev stage); each must be on the engine.
+    type: dict
+    required: true
+  unbuilt:
+    description: Stand-in references of images a check-mode run would build; not looked up.
+    type: list
+    elements: str
+    default: []
+  cache_file:
+    description: Where the last valid input's key is recorded.
+    type: path
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Validate the project
+  goaltrajectory.platform.compose_check:
+    files: "{{ rendered }}"
+    compose_files: [docker-compose.yml, docker-compose.dev.yml]
+    project_name: goaltrajectory
+    images: {backend: goaltrajectory/backend:0.1.0}
+    cache_file: /srv/goaltrajectory/dev/releases/validated.json
+"""
+
+RETURN = r"""
+cached:
+  description: Whether an earlier run had validated exactly this input.
+  returned: success
+  type: bool
+key:
+  description: The input's key (files and image IDs).
+  returned: success
+  type: str
+lint:
+  description: probe_lint's summary (empty when cached).
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "files": {"type": "list", "elements": "dict", "required": True},
+            "compose_files": {"type": "list", "elements": "str", "required": True},
+            "project_name": {"type": "str", "required": True},
+            "images": {"type": "dict", "required": True},
+            "unbuilt": {"type": "list", "elements": "str", "default": []},
+            "cache_file": {"type": "path", "required": True},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        result = compose_check.check(
+            p["files"],
+            p["compose_files"],
+            p["project_name"],
+            p["images"],
+            p["cache_file"],
+            unbuilt=p["unbuilt"],
+            check_mode=module.check_mode,
+        )
+    except compose_check.CheckError as exc:
+        module.fail_json(msg=str(exc))
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg=f"compose_check: {type(exc).__name__}: {exc}")
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
