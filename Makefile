@@ -98,9 +98,11 @@ molecule: setup ## Every molecule scenario: converge, idempotence, verify
 # Molecule runs before the integration tests: its docker_host scenario starts the engine they use.
 test: lint unit molecule integration ## Everything CI runs: lint, unit and integration tests, every molecule scenario
 
-bench: setup ## Speed and size figures as JSON under bench/results/
+bench: setup ## Speed and size figures as JSON under bench/results/, the speed table into bench/README.md
 	@mkdir -p bench/results
-	@for b in bench/*.py; do echo "=== $$b"; python $$b | tee bench/results/$$(basename $$b .py).json; done
+	@for b in $(filter-out bench/report.py,$(wildcard bench/*.py)); do echo "=== $$b"; \
+	  python $$b | tee bench/results/$$(basename $$b .py).json; done
+	python bench/report.py
 
 build: setup ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .

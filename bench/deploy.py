@@ -10,7 +10,8 @@ equivalent on the same rendered files (`docker compose -p gt-bench -f docker-com
 2. no-op redeploy: nothing to change (BENCH_NOOP_RUNS times each, median reported); the role's
    `changed` count from the PLAY RECAP should be 0;
 3. one-file backend change: one backend .py file in the bench's copy of app/ is edited, then
-   role: `ansible-playbook playbooks/images.yml playbooks/compose.yml` (images_names: [backend]),
+   role: `ansible-playbook playbooks/images.yml playbooks/compose.yml` (the images role rebuilds only
+         what changed: the backend; the compose play reads the images play's results file),
    raw:  the same `docker build` of the same Dockerfile, context, build args and CA secret
          (tagged as the rendered files reference it), then `docker compose up -d --wait`.
    Each side makes its own, distinct edit, so neither is a BuildKit cache hit.
@@ -176,6 +177,7 @@ class Bench:
                 "node_modules", ".venv", ".next", "__pycache__", ".pytest_cache", "*.tsbuildinfo"
             ),
         )
+        self.results = work / "images-results"
         self.env = {
             **os.environ,
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -187,6 +189,8 @@ class Bench:
             "PATH": f"{ROOT / '.venv/bin'}:{os.environ['PATH']}",
         }
         self.images = self.image_map()
+        log("building the bench's images once (untimed): the images role under its own prefix")
+        self.playbook(["playbooks/images.yml"], self.images_vars())
 
     def image_map(self) -> dict[str, str]:
         if not DEV_RELEASE.exists():
@@ -208,21 +212,21 @@ class Bench:
             "compose_project_name": PROJECT,
             "compose_project_dir": str(PROJECT_DIR),
             "compose_app_source_dir": str(self.app),
-            "compose_ports": PORTS,
+            # Its own host ports, through the catalog (the dev stack keeps its own).
+            "catalog_overrides": {name: {"host_port": port} for name, port in PORTS.items()},
             "compose_images": images,
             "compose_wait_timeout": WAIT_TIMEOUT,
         }
 
     def images_vars(self) -> dict:
         return {
-            "images_names": ["backend"],
-            "images_dev_names": [],
             "images_app_dir": str(self.app),
             "images_dockerfiles_dir": str(ROOT / "docker"),
             "images_output_dir": str(self.output),
             "images_repository_prefix": IMAGE_PREFIX,
             "images_tag": IMAGE_TAG,
-            "images_environment": f"{IMAGE_TAG}-env",
+            "images_environment": "dev",
+            "images_results_dir": str(self.results),
             "images_build_ca_bundle": CA_BUNDLE if os.path.exists(CA_BUNDLE) else "",
             "images_security_check": "skip",
             "images_scan": False,
@@ -302,8 +306,9 @@ class Bench:
 
     def one_file_change(self) -> dict:
         log(f"one-file backend change ({ONE_FILE}): role (images.yml backend + compose.yml)")
-        # An empty backend entry lets the compose role take images_refs.backend from this run's build.
-        extra = {**self.compose_vars({**self.images, "backend": ""}), **self.images_vars()}
+        # No backend entry: the compose play takes the backend from the images play's results file.
+        images = {k: v for k, v in self.images.items() if k != "backend"}
+        extra = {**self.compose_vars(images), **self.images_vars()}
         before = containers()
         previous = run(
             ["docker", "image", "inspect", "--format", "{{.Id}}", f"{IMAGE_PREFIX}/backend:{IMAGE_TAG}"], T_QUICK, False
@@ -313,15 +318,17 @@ class Bench:
         after_role = containers()
         assert_healthy("one-file change (role)")
         built = json.loads((self.output / "build-results.json").read_text())["images"]["backend"]
-        if after_role["backend"]["image"] != built["ref"]:
-            raise RuntimeError(f"role deployed {after_role['backend']['image']}, built {built['ref']}")
+        deployed = json.loads((self.results / "dev.json").read_text())["refs"]["backend"]
+        if after_role["backend"]["image"] != deployed:
+            raise RuntimeError(f"role deployed {after_role['backend']['image']}, the images play built {deployed}")
 
         log("one-file backend change: raw docker build + docker compose up")
         cmd = [
             *builder(),
             "--progress=plain",
             "--file",
-            str(ROOT / "docker" / "backend" / "Dockerfile"),
+            # The role's effective Dockerfile: the file plus the catalog's HEALTHCHECK.
+            str(self.output / "dockerfiles" / "backend.Dockerfile"),
             "--target",
             "runtime",
             "--tag",
