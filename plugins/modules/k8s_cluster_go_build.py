@@ -223,16 +223,24 @@ def main():
                 changed = True
             results.append(state)
             continue
-        try:
-            built = builder.build(comp, dest, f"{p['work_root']}/{comp.name}-{comp.version}")
-        except gobuild.BuildError as exc:
-            module.fail_json(
-                msg=f"{comp.name} {comp.version}: {exc} (full log: {log}). Last lines:\n{exc.log_tail}",
-                components=results,
-                failed_component=comp.name,
-                phase=exc.phase,
-                log=log,
-            )
+        # One build per component at a time (make test starts one in the background): wait for a
+        # running one, then look again: it may have built exactly this.
+        with gobuild.component_lock(p["cache_dir"], comp):
+            state = gobuild.status(comp, dest, go_version)
+            state.update({"built": False, "log": log})
+            if state["current"]:
+                results.append(state)
+                continue
+            try:
+                built = builder.build(comp, dest, f"{p['work_root']}/{comp.name}-{comp.version}")
+            except gobuild.BuildError as exc:
+                module.fail_json(
+                    msg=f"{comp.name} {comp.version}: {exc} (full log: {log}). Last lines:\n{exc.log_tail}",
+                    components=results,
+                    failed_component=comp.name,
+                    phase=exc.phase,
+                    log=log,
+                )
         state.update(built, current=True, reason=state["reason"])
         results.append(state)
         changed = changed or built["built"]

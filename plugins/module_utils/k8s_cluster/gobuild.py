@@ -14,6 +14,7 @@ matches is skipped, so a warm run costs a stat and a hash.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -395,3 +396,16 @@ def cpu_seconds() -> float:
 
 def tail(text: str, lines: int) -> str:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def component_lock(cache_dir: str, comp):
+    """An exclusive lock per component and version, held while it builds (blocks until free)."""
+    lock_dir = os.path.join(cache_dir, "locks")
+    os.makedirs(lock_dir, exist_ok=True)
+    with open(os.path.join(lock_dir, f"{comp.name}-{comp.version}.lock"), "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
