@@ -98,6 +98,24 @@ def merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
+BINARY_SUFFIXES = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60}
+DECIMAL_SUFFIXES = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+
+
+def memory_bytes(quantity: str) -> int:
+    """Bytes in a Kubernetes memory quantity (512Mi, 1Gi, 1G, 1000)."""
+    for suffixes in (BINARY_SUFFIXES, DECIMAL_SUFFIXES):
+        for suffix, factor in suffixes.items():
+            if quantity.endswith(suffix):
+                return int(float(quantity[: -len(suffix)]) * factor)
+    return int(float(quantity))
+
+
+def cpu_millis(quantity: str) -> int:
+    """Millicores in a Kubernetes CPU quantity (250m, 1, 0.5)."""
+    return round(float(quantity[:-1])) if quantity.endswith("m") else round(float(quantity) * 1000)
+
+
 def _fail(where: str, message: str) -> CatalogError:
     return CatalogError(f"service catalog (catalog_services + catalog_overrides): {where}: {message}")
 

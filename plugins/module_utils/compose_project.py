@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog as cat
 
-BINARY_SUFFIXES = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60}
-DECIMAL_SUFFIXES = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 APP_ENVIRONMENTS = {"dev": "development", "staging": "staging", "prod": "production"}
 REQUIRED_SETTINGS = (
     "project_name",
@@ -41,25 +39,15 @@ class ComposeError(ValueError):
     """A setting the Compose project cannot be built from; the message names it."""
 
 
-def memory_bytes(quantity: str) -> int:
-    """Bytes in a Kubernetes memory quantity (512Mi, 1Gi, 1G, 1000)."""
-    for suffixes in (BINARY_SUFFIXES, DECIMAL_SUFFIXES):
-        for suffix, factor in suffixes.items():
-            if quantity.endswith(suffix):
-                return int(float(quantity[: -len(suffix)]) * factor)
-    return int(float(quantity))
-
-
 def docker_memory(quantity: str) -> str:
     """A Kubernetes memory quantity in Docker's syntax: whole MiB as <n>m, else bytes."""
-    size = memory_bytes(quantity)
+    size = cat.memory_bytes(quantity)
     return f"{size >> 20}m" if size % (1 << 20) == 0 else str(size)
 
 
 def docker_cpus(quantity: str) -> str:
     """A Kubernetes CPU quantity (250m, 1, 0.5) as Docker's number of CPUs."""
-    value = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
-    return f"{value:g}"
+    return f"{cat.cpu_millis(quantity) / 1000:g}"
 
 
 def needs_outside(service: dict, environment: str) -> bool:

@@ -136,6 +136,69 @@ def check_settings(settings: dict, routed: bool) -> None:
         )
 
 
+def peak_pods(svc: dict) -> int:
+    """Pods of one service the quota must admit at once: at its max, mid rolling update.
+
+    A RollingUpdate (maxSurge 1, maxUnavailable 0) runs max + 1 pods, and the old pod it has
+    just scaled down still counts against the quota until its grace period ends: + 2.
+    Recreate and StatefulSet updates remove a pod before they start its successor.
+    """
+    top = svc["autoscale"]["max"] if svc["autoscale"] else svc["replicas"]
+    rolling = not svc["stateful"] and not svc["volumes"]
+    return top + (2 if rolling else 0)
+
+
+def quota_need(services: dict[str, dict]) -> dict[str, int]:
+    """What every service at its peak (see :func:`peak_pods`) takes from the namespace quota."""
+    need = dict.fromkeys(
+        ("requests.cpu", "limits.cpu", "requests.memory", "limits.memory", "pods",
+         "persistentvolumeclaims", "requests.storage"),
+        0,
+    )  # fmt: skip
+    for svc in services.values():
+        pods = peak_pods(svc)
+        need["pods"] += pods
+        for group in ("requests", "limits"):
+            need[f"{group}.cpu"] += pods * cat.cpu_millis(svc["resources"][group]["cpu"])
+            need[f"{group}.memory"] += pods * cat.memory_bytes(svc["resources"][group]["memory"])
+        claims = svc["replicas"] if svc["stateful"] else 1
+        for volume in svc["volumes"]:
+            need["persistentvolumeclaims"] += claims
+            need["requests.storage"] += claims * cat.memory_bytes(volume["size"])
+    return need
+
+
+def _amount(key: str, value: str) -> int:
+    """A quota value in the unit of :func:`quota_need`: millicores, bytes or a count."""
+    if key.endswith("cpu"):
+        return cat.cpu_millis(value)
+    if key.endswith(("memory", "storage")):
+        return cat.memory_bytes(value)
+    return int(value)
+
+
+def _shown(key: str, amount: int) -> str:
+    if key.endswith("cpu"):
+        return f"{amount}m"
+    if key.endswith(("memory", "storage")):
+        return f"{math.ceil(amount / (1 << 20))}Mi"
+    return str(amount)
+
+
+def check_quota(services: dict[str, dict], quota: dict) -> None:
+    """Refuse a ResourceQuota too small for a rolling update with every autoscaler at its max."""
+    short = [
+        f"{key} {quota[key]} < {_shown(key, need)}"
+        for key, need in quota_need(services).items()
+        if key in quota and _amount(key, str(quota[key])) < need
+    ]
+    if short:
+        raise TreeError(
+            "k8s_resource_quota is too small for a rolling update with every autoscaler at its max "
+            "(max + 1 surge pod + 1 terminating pod per rolling Deployment): " + "; ".join(short)
+        )
+
+
 class _Tree:
     def __init__(self, services: dict[str, dict], settings: dict) -> None:
         missing = [key for key in REQUIRED_SETTINGS if key not in settings]
@@ -747,6 +810,7 @@ def build(services: dict[str, dict], settings: dict) -> list[dict]:
         raise TreeError(f"k8s_environment: {settings.get('environment')!r} is not one of dev, staging, prod")
     tree = _Tree(services, settings)
     check_settings(settings, routed=any(svc["ingress"] for svc in services.values()))
+    check_quota(services, settings["resource_quota"])
     return tree.build()
 
 

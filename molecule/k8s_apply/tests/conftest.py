@@ -169,6 +169,23 @@ def rendered(kind_file: str) -> dict:
     return yaml.safe_load((WORK / "rendered" / "dev" / "k8s" / kind_file).read_text())
 
 
+def utc_now() -> str:
+    """Now as the API server stamps events (RFC 3339, seconds), to compare with their times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def quota_refusals(since: str) -> list[str]:
+    """Messages of the pod creations the ResourceQuota refused at or after `since`."""
+    events = json.loads(
+        kubectl("get", "events", "-n", NS, "-o", "json", "--field-selector", "reason=FailedCreate").stdout
+    )["items"]
+    return [
+        e["message"]
+        for e in events
+        if "exceeded quota" in e["message"] and (e.get("lastTimestamp") or e.get("eventTime") or "") >= since
+    ]
+
+
 def wait_all_ready(timeout: int = 300) -> None:
     for kind in ("deployment", "statefulset"):
         for obj in get(kind)["items"]:

@@ -184,18 +184,28 @@ class Applier:
             lines.append(f"--- pod {name}: phase {pod.get('status', {}).get('phase')}")
             lines.extend(f"event {e.reason} (x{e.count or 1}): {(e.message or '').strip()}" for e in warnings)
             for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-                previous = bool(cs.get("restartCount"))
-                try:
-                    text = self.core.read_namespaced_pod_log(
-                        name, namespace, container=cs["name"], tail_lines=log_lines, previous=previous
-                    )
-                except ApiException as exc:
-                    text = f"(no logs: {exc.reason})"
-                lines.append(
-                    f"--- {name}/{cs['name']}: last {log_lines} log lines{' (previous run)' if previous else ''}:"
-                )
-                lines.append((text or "").rstrip())
+                lines.append(f"--- {name}/{cs['name']}: last {log_lines} log lines:")
+                lines.append(self.last_logs(namespace, name, cs["name"], log_lines))
         return "\n".join(lines)
+
+    def last_logs(self, namespace: str, pod: str, container: str, log_lines: int) -> str:
+        """The container's last log lines: of this run, or of the run before when this one said nothing.
+
+        For a crashed or crash-looping container the kubelet serves its last run as the current
+        logs; the run before that may already be collected (it keeps one dead container).
+        """
+        reasons = []
+        for previous in (False, True):
+            try:
+                text = self.core.read_namespaced_pod_log(
+                    pod, namespace, container=container, tail_lines=log_lines, previous=previous
+                )
+            except ApiException as exc:
+                reasons.append(str(exc.reason))
+                continue
+            if (text or "").strip():
+                return text.rstrip() + ("\n(previous run)" if previous else "")
+        return f"(no logs{': ' + '; '.join(reasons) if reasons else ''})"
 
     def undo(self, obj: dict, timeout: float) -> dict:
         """Roll a workload back to its previous revision, as `kubectl rollout undo` does, and wait."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils import k8s_tree
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog, k8s_tree
 
 
 def by_file(objects):
@@ -93,3 +93,28 @@ def test_worker_gets_deployment_account_and_policy_only(with_worker, k8s_setting
 def test_bad_settings_name_the_variable(services, k8s_settings, change, message):
     with pytest.raises(k8s_tree.TreeError, match=message):
         k8s_tree.build(services, {**k8s_settings, **change})
+
+
+def test_quota_need_counts_a_rolling_update_at_every_autoscaler_max(services):
+    need = k8s_tree.quota_need(services)
+    # backend and frontend autoscale to 3 and roll (3 + surge + terminating each);
+    # postgres (StatefulSet) and chromadb (Recreate: it owns a volume) never run two pods.
+    assert k8s_tree.peak_pods(services["backend"]) == 5
+    assert k8s_tree.peak_pods(services["postgres"]) == 1
+    assert k8s_tree.peak_pods(services["chromadb"]) == 1
+    assert need["pods"] == sum(k8s_tree.peak_pods(s) for s in services.values())
+    # every pod at the peak, at its CPU limit, in millicores
+    expected = sum(
+        k8s_tree.peak_pods(s) * catalog.cpu_millis(s["resources"]["limits"]["cpu"]) for s in services.values()
+    )
+    assert need["limits.cpu"] == expected and expected > 0
+
+
+def test_a_quota_too_small_for_a_rollout_at_max_is_refused_naming_the_key(services, k8s_settings):
+    need = k8s_tree.quota_need(services)
+    small = {**k8s_settings["resource_quota"], "limits.cpu": f"{need['limits.cpu'] - 1}m", "pods": str(need["pods"])}
+    with pytest.raises(k8s_tree.TreeError, match=r"k8s_resource_quota .*limits\.cpu \d+m < \d+m") as err:
+        k8s_tree.build(services, {**k8s_settings, "resource_quota": small})
+    assert "pods" not in str(err.value)
+    exact = {**small, "limits.cpu": f"{need['limits.cpu']}m"}
+    assert k8s_tree.build(services, {**k8s_settings, "resource_quota": exact})
