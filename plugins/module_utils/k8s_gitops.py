@@ -93,5 +93,6 @@ def drift_repaired(applied: dict, objects: list[dict], written: list[str]) -> li
         if file is None:
             out.append(f"{_ref(row)} (values from the vault; changed there or by hand)")
         elif file not in changed:
-            out.append(_ref(row))
+            ownership = row.get("values_changed") is False
+            out.append(_ref(row) + (" (field ownership only: the values were the tree's)" if ownership else ""))
     return out
