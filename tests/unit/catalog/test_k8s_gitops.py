@@ -119,3 +119,20 @@ def test_drift_repaired_names_updates_whose_file_did_not_change(services, k8s_se
         "Secret/app-secrets (values from the vault; changed there or by hand)",
     ]
     assert k8s_gitops.drift_repaired({"objects": []}, objects, []) == []
+
+
+def test_the_written_tree_validates_strictly_with_its_kustomization(services, k8s_settings, tmp_path):
+    from ansible_collections.goaltrajectory.platform.plugins.module_utils import k8s_validate
+
+    for f in catalog_filters.k8s_files(k8s_tree.build(services, k8s_settings), HEADER):
+        (tmp_path / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f["path"]).write_text(f["content"])
+    result = k8s_validate.validate_paths([str(tmp_path)], "1.31.0", strict=True)
+    # kustomization.yaml is kustomize's input, not an object: 29 files, 28 objects, no error.
+    assert result["summary"] == {"files": 29, "objects": 28, "errors": 0, "invalid_files": 0}
+    # A Flux Kustomization is a real object: still validated (no schema offline for it).
+    (tmp_path / "flux.yaml").write_text(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: x, namespace: y}\n"
+    )
+    flux = k8s_validate.validate_paths([str(tmp_path / "flux.yaml")], "1.31.0", strict=True)
+    assert flux["summary"]["objects"] == 1 and "no schema for kind Kustomization" in flux["errors"][0]["message"]
