@@ -96,12 +96,18 @@ class Bench:
         return out / "dev" / "k8s"
 
     def raw(self, tree: Path) -> None:
-        secret = yaml.safe_load((tree / "base/secrets.yaml").read_text())
-        secret["data"] = {k: self.secrets[k] for k in secret["data"]}
+        # The tree holds no Secret (the role applies it from memory): the raw side makes its own.
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "app-secrets", "namespace": NAMESPACE},
+            "type": "Opaque",
+            "data": self.secrets,
+        }
         # Namespace first (the Secret lives in it), then the Secret with values, then the rest.
         kubectl("apply", "--server-side", "--field-manager=bench-raw", "-f", str(tree / "base/namespace.yaml"))
         kubectl("apply", "--server-side", "--field-manager=bench-raw", "-f", "-", input=json.dumps(secret))
-        files = [str(p) for p in sorted(tree.rglob("*.yaml")) if p.name != "secrets.yaml"]
+        files = [str(p) for p in sorted(tree.rglob("*.yaml")) if p.name != "kustomization.yaml"]
         kubectl(
             "apply",
             "--server-side",

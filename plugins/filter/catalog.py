@@ -12,6 +12,7 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils import cat
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import (
     compose_project,
     image_results,
+    k8s_gitops,
     k8s_tree,
     secret_checks,
     yaml_dump,
@@ -111,9 +112,10 @@ def k8s_objects(services, settings):
 
 
 def k8s_files(objects, header):
-    """[{path, content}] of the tree: one file per object with its provenance header."""
+    """[{path, content}] of the tree: one file per object with its provenance header, and the
+    kustomization.yaml listing them in apply order. Objects without a file (the Secret) stay out."""
     files = []
-    for obj in objects:
+    for obj in k8s_gitops.in_tree(objects):
         lines = [
             f"{obj['kind']} {obj['name']}: {obj['file']} for environment {header['environment']!r}"
             f" (namespace {header['namespace']!r}, validated for Kubernetes {header['kubernetes_version']}).",
@@ -122,12 +124,21 @@ def k8s_files(objects, header):
             *obj["sources"],
         ]
         files.append({"path": obj["file"], "content": yaml_dump.document(obj["object"], lines)})
+    files.append(k8s_gitops.kustomization(objects, header))
     return files
 
 
 def k8s_definitions(objects, tree):
     """The objects as the validators take them in memory, each naming its file in the tree."""
-    return [{"source": f"{tree}/{obj['file']}", "definition": obj["object"]} for obj in objects]
+    return [
+        {
+            "source": f"{tree}/{obj['file']}"
+            if obj.get("file")
+            else f"{obj['kind']} {obj['name']} (memory, not in {tree})",
+            "definition": obj["object"],
+        }
+        for obj in objects
+    ]
 
 
 def secret_data(keys, values):

@@ -29,6 +29,14 @@ PART_OF = "goaltrajectory"
 MANAGED_BY = "goaltrajectory.platform"
 CONFIG_NAME = "app-config"
 SECRET_NAME = "app-secrets"  # noqa: S105 - the Secret object's name, not a value
+# On the Secret, which is not in the tree: values withheld from it, and GitOps controllers that
+# come to track it (Argo CD label tracking on app.kubernetes.io/instance) never prune it.
+SECRET_ANNOTATIONS = {
+    "goaltrajectory.ai/secret-values": "withheld",
+    "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
+    "argocd.argoproj.io/sync-options": "Prune=false",
+    "kustomize.toolkit.fluxcd.io/prune": "disabled",
+}
 PRESTOP_SECONDS = 5
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
 # Kinds the role may prune: never Namespace or PersistentVolumeClaim (data lives there).
@@ -240,7 +248,16 @@ class _Tree:
         meta.update(extra)
         return meta
 
-    def add(self, file: str, api_version: str, kind: str, body: dict, sources: list[str], wait: bool = False) -> None:
+    def add(
+        self,
+        file: str | None,
+        api_version: str,
+        kind: str,
+        body: dict,
+        sources: list[str],
+        wait: bool = False,
+    ) -> None:
+        """One object in apply order; ``file`` None: applied by the role, never written to the tree."""
         obj = {"apiVersion": api_version, "kind": kind, **body}
         self.objects.append(
             {
@@ -355,22 +372,20 @@ class _Tree:
         )
 
     def secret(self) -> None:
+        """The Secret lives in memory only: the role (or playbooks/k8s_secrets.yml) applies it with the
+        vaulted values. It is not in the tree, so applying the tree (kubectl -k, Argo CD, Flux) never
+        touches a live Secret; the annotations keep those controllers from pruning it."""
         keys = self.s["secret_keys"]
         self.add(
-            "base/secrets.yaml",
+            None,
             "v1",
             "Secret",
             {
-                "metadata": self.meta(
-                    SECRET_NAME, self.common_labels(), annotations={"goaltrajectory.ai/secret-values": "withheld"}
-                ),
+                "metadata": self.meta(SECRET_NAME, self.common_labels(), annotations=dict(SECRET_ANNOTATIONS)),
                 "type": "Opaque",
                 "data": {key: "" for key in keys},
             },
-            [
-                "Keys only: the role applies the values from the vaulted variables, never from this file.",
-                "Applying this file by hand creates EMPTY values.",
-            ],
+            ["Values from the vaulted k8s_secrets, applied from memory; never written to the tree."],
         )
 
     # --- network policies ------------------------------------------------------------------
@@ -812,6 +827,14 @@ def build(services: dict[str, dict], settings: dict) -> list[dict]:
     check_settings(settings, routed=any(svc["ingress"] for svc in services.values()))
     check_quota(services, settings["resource_quota"])
     return tree.build()
+
+
+def secret_objects(services: dict[str, dict], settings: dict) -> list[dict]:
+    """The Namespace and the Secret only (what playbooks/k8s_secrets.yml applies): no images needed."""
+    tree = _Tree(services, {**dict.fromkeys(REQUIRED_SETTINGS), **settings, "images": {}})
+    tree.namespace()
+    tree.secret()
+    return tree.objects
 
 
 def prune_kinds() -> list[dict]:

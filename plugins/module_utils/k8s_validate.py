@@ -28,7 +28,15 @@ import re
 from typing import Any
 
 from .probes.findings import Finding
-from .probes.loader import K8sObject, Source, expand_paths, kubernetes_objects, read_definition, read_file
+from .probes.loader import (
+    IGNORED_KINDS,
+    K8sObject,
+    Source,
+    expand_paths,
+    kubernetes_objects,
+    read_definition,
+    read_file,
+)
 
 try:
     import jsonschema
@@ -408,6 +416,12 @@ def _describe(obj: K8sObject, findings: list[Finding]) -> dict:
     }
 
 
+def _kustomize_plumbing(obj: K8sObject) -> bool:
+    """A kustomization.yaml (as in every rendered tree): kustomize's input, never sent to the API server."""
+    data = obj.data if isinstance(obj.data, dict) else {}
+    return data.get("kind") in IGNORED_KINDS and str(data.get("apiVersion", "")).startswith("kustomize.config.k8s.io/")
+
+
 def validate(
     paths: list[str] | None = None,
     definitions: list | None = None,
@@ -436,6 +450,8 @@ def validate(
             findings.append(_finding(K8sObject(source.file, 0, {}), "", "file holds no Kubernetes object", "parse"))
         for doc in source.documents:
             for obj in kubernetes_objects(doc):
+                if _kustomize_plumbing(obj):
+                    continue
                 object_findings = validator.validate_object(obj)
                 findings.extend(object_findings)
                 objects.append(_describe(obj, object_findings))

@@ -19,8 +19,8 @@ PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.j
 KUBERNETES_VERSION = "1.31.0"
 
 
-def _expected_files() -> dict:
-    """File -> (kind, name) of every object, from the same builder the role renders with."""
+def _expected_objects() -> list:
+    """Every object in apply order, from the same builder the role renders with."""
     sys.path.insert(0, os.path.join(PROJECT, ".collections"))
     from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog, k8s_tree
 
@@ -37,10 +37,13 @@ def _expected_files() -> dict:
         secret_keys=[],
         metrics_namespace="",
     )
-    return {o["file"]: (o["kind"], o["name"]) for o in k8s_tree.build(services, settings)}
+    return k8s_tree.build(services, settings)
 
 
-EXPECTED_FILES = _expected_files()
+OBJECTS = _expected_objects()
+# File -> (kind, name) of every object written to the tree: all but the Secret, which the role
+# applies from memory (values from the vault) and never writes.
+EXPECTED_FILES = {o["file"]: (o["kind"], o["name"]) for o in OBJECTS if o["file"]}
 # Volume types Pod Security "restricted" admits.
 RESTRICTED_VOLUMES = {
     "configMap",
@@ -74,8 +77,10 @@ def pod_specs(env):
 
 
 def test_default_catalog_gives_the_designed_tree():
-    # The design's tree: 4 services -> 29 objects (base, per-service objects, autoscalers, ingress).
-    assert len(EXPECTED_FILES) == 29
+    # The design's tree: 4 services -> 29 objects (base, per-service objects, autoscalers, ingress),
+    # 28 of them files: the Secret is not in the tree.
+    assert len(OBJECTS) == 29 and len(EXPECTED_FILES) == 28
+    assert [o["kind"] for o in OBJECTS if not o["file"]] == ["Secret"]
     assert {"backend/deployment.yaml", "postgres/statefulset.yaml", "chromadb/pvc.yaml", "ingress/ingress.yaml"} <= set(
         EXPECTED_FILES
     )
@@ -86,7 +91,7 @@ def test_tree_has_one_object_per_expected_file(host, env):
     root = host.file(tree(env))
     assert root.is_directory
     found = host.run("find %s -type f -name '*.yaml' -printf '%%P\\n'", tree(env)).stdout.split()
-    assert sorted(found) == sorted(EXPECTED_FILES)
+    assert sorted(found) == sorted([*EXPECTED_FILES, "kustomization.yaml"])
     for rel, (kind, name) in EXPECTED_FILES.items():
         f = host.file(os.path.join(tree(env), rel))
         assert f.mode == 0o644, rel
@@ -214,16 +219,13 @@ def test_postgres_statefulset_claims_its_volume():
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_secret_file_holds_keys_but_no_values(host, env):
-    secret = load(env, "base/secrets.yaml")
-    assert sorted(secret["data"]) == [
-        "GEMINI_API_KEY",
-        "OPENROUTER_API_KEY",
-        "POSTGRES_PASSWORD",
-        "SUPABASE_SERVICE_ROLE_KEY",
-    ]
-    assert set(secret["data"].values()) == {""}
-    assert secret["metadata"]["annotations"]["goaltrajectory.ai/secret-values"] == "withheld"
+def test_tree_holds_no_secret_and_a_kustomization_of_every_file_in_apply_order(host, env):
+    kustomization = load(env, "kustomization.yaml")
+    assert kustomization["kind"] == "Kustomization"
+    assert kustomization["sortOptions"] == {"order": "fifo"}
+    assert kustomization["resources"] == list(EXPECTED_FILES)
+    grep = host.run("grep -rln -- '^kind: Secret' %s", tree(env))
+    assert grep.rc == 1, f"a Secret in the tree: {grep.stdout}"
     for marker in PLAINTEXT_MARKERS:
         grep = host.run("grep -rl -- %s %s", marker, tree(env))
         assert grep.rc == 1, f"plaintext secret {marker}* found in {grep.stdout}"
@@ -250,7 +252,7 @@ def _worker(rel):
 
 def test_fifth_service_from_the_catalog_alone_gets_its_objects():
     found = sorted(os.path.relpath(os.path.join(d, f), WORKER_TREE) for d, _, fs in os.walk(WORKER_TREE) for f in fs)
-    added = sorted(set(found) - set(EXPECTED_FILES))
+    added = sorted(set(found) - set(EXPECTED_FILES) - {"kustomization.yaml"})
     # No port: no Service, no ingress route; no autoscale: no HPA or PDB.
     assert added == ["base/network-policy-worker.yaml", "base/serviceaccount-worker.yaml", "worker/deployment.yaml"]
     pod = _worker("worker/deployment.yaml")["spec"]["template"]["spec"]

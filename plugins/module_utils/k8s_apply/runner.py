@@ -128,6 +128,8 @@ class Applier:
             changed = applied["metadata"].get("resourceVersion") != live["metadata"].get("resourceVersion")
             action = "update" if changed else "unchanged"
         entry.update(action=action, changed=changed)
+        # An update that leaves every value as it was moved field ownership only (a forced takeover).
+        entry["values_changed"] = before != after
         if changed and self.want_diff:
             entry["diff"] = normalize.diff(before, after, f"{kind}/{name}")
         entry["_live"], entry["_applied"] = live, applied
