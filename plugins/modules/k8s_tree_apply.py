@@ -129,21 +129,10 @@ summary:
   elements: dict
 """
 
-import copy
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import runner
-
-
-def _with_secrets(objects: list[dict], secrets: dict) -> list[dict]:
-    out = []
-    for item in objects:
-        obj = item["object"]
-        if obj.get("kind") == "Secret" and obj["metadata"]["name"] in secrets:
-            item = {**item, "object": {**copy.deepcopy(obj), "data": secrets[obj["metadata"]["name"]]}}
-        out.append(item)
-    return out
 
 
 def main() -> None:
@@ -174,7 +163,7 @@ def main() -> None:
         applier = runner.Applier(
             p["kubeconfig"], p["context"], p["field_manager"], p["force_conflicts"], module.check_mode, module._diff
         )
-        objects = _with_secrets(p["objects"], p["secrets"])
+        objects = runner.with_secrets(p["objects"], p["secrets"])
         result = runner.public(applier.run(objects, p["wait"], p["wait_timeout"], p["undo"]))
         keep = {f"{o['object']['kind']}/{o['object']['metadata']['name']}" for o in objects}
         result["pruned"] = (

@@ -116,7 +116,7 @@ def main() -> None:
         module.exit_json(changed=False, reachable=False, reason=reason, objects=[], drifted=[])
     try:
         applier = runner.Applier(p["kubeconfig"], p["context"], p["field_manager"], True, check=True, diff=True)
-        result = drift.check(applier, drift.with_secrets(p["objects"], p["secrets"]))
+        result = drift.check(applier, runner.with_secrets(p["objects"], p["secrets"]))
     except Exception as exc:
         module.fail_json(msg=f"k8s_tree_drift: {type(exc).__name__}: {exc}")
     module.exit_json(changed=False, reachable=True, reason="", **result)

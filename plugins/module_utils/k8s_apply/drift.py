@@ -19,8 +19,6 @@ leaves them alone, as server-side apply does.
 
 from __future__ import annotations
 
-import copy
-
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import runner
 
 try:
@@ -43,17 +41,6 @@ def reachable(kubeconfig: str, context: str | None, timeout: float = 5.0) -> str
     except Exception as exc:
         return f"cannot reach the API server of {kubeconfig} (context {context or 'current'}): {exc}"
     return ""
-
-
-def with_secrets(objects: list[dict], secrets: dict) -> list[dict]:
-    """The objects, the Secrets named in ``secrets`` with that ``data``."""
-    out = []
-    for item in objects:
-        obj = item["object"]
-        if obj.get("kind") == "Secret" and obj["metadata"]["name"] in secrets:
-            item = {**item, "object": {**copy.deepcopy(obj), "data": secrets[obj["metadata"]["name"]]}}
-        out.append(item)
-    return out
 
 
 def check(applier: runner.Applier, objects: list[dict]) -> dict:

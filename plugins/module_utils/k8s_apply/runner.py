@@ -17,6 +17,7 @@ kubectl rollout undo do for the role, for every object in order:
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -348,3 +349,14 @@ def public(result: dict) -> dict:
     """The result without the live and applied objects kept for rollbacks."""
     objects = [{k: v for k, v in o.items() if not k.startswith("_")} for o in result.get("objects", [])]
     return {**result, "objects": objects}
+
+
+def with_secrets(objects: list[dict], secrets: dict) -> list[dict]:
+    """The objects, the Secrets named in ``secrets`` with that ``data``."""
+    out = []
+    for item in objects:
+        obj = item["object"]
+        if obj.get("kind") == "Secret" and obj["metadata"]["name"] in secrets:
+            item = {**item, "object": {**copy.deepcopy(obj), "data": secrets[obj["metadata"]["name"]]}}
+        out.append(item)
+    return out

@@ -6,7 +6,7 @@ import yaml
 
 from ansible_collections.goaltrajectory.platform.plugins.filter import catalog as catalog_filters
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import k8s_gitops, k8s_tree
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import drift
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import runner
 
 HEADER = {"environment": "prod", "namespace": "goaltrajectory-prod", "kubernetes_version": "1.31.0"}
 
@@ -57,7 +57,7 @@ def test_secret_objects_need_no_images(services, k8s_settings):
 
 def test_with_secrets_fills_only_the_named_secret(services, k8s_settings):
     objects = k8s_tree.build(services, k8s_settings)
-    filled = drift.with_secrets(objects, {"app-secrets": {"GEMINI_API_KEY": "eA=="}})
+    filled = runner.with_secrets(objects, {"app-secrets": {"GEMINI_API_KEY": "eA=="}})
     secret = next(o for o in filled if o["kind"] == "Secret")["object"]
     assert secret["data"] == {"GEMINI_API_KEY": "eA=="}
     assert next(o for o in objects if o["kind"] == "Secret")["object"]["data"]["GEMINI_API_KEY"] == ""
