@@ -89,6 +89,19 @@ def compose_repairs(inspected, services):
     return compose_project.repairs(inspected, list(services))
 
 
+def compose_settled(inspected, services, recorded, release):
+    return compose_project.settled(inspected, list(services), recorded or {}, release)
+
+
+def compose_ps_records(inspected):
+    return compose_project.ps_records(inspected)
+
+
+def compose_service_containers(containers):
+    """Service -> container ID from Compose's container records (``up``'s result or ps_records)."""
+    return {c["Service"]: c["ID"] for c in containers}
+
+
 def missing_images(images, infos):
     return compose_project.missing_images(images, infos)
 
@@ -204,6 +217,9 @@ class FilterModule:
             "compose_diagnostics": compose_diagnostics,
             "missing_images": missing_images,
             "compose_repairs": compose_repairs,
+            "compose_settled": compose_settled,
+            "compose_ps_records": compose_ps_records,
+            "compose_service_containers": compose_service_containers,
             "compose_secret_names": compose_secret_names,
             "compose_secret_files": compose_secret_files,
             "k8s_objects": k8s_objects,

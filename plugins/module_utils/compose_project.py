@@ -297,6 +297,67 @@ def diagnostics(failed: list[dict], infos: list[dict], logs: list[dict], log_lin
     return "\n".join(out)
 
 
+def service_containers(inspected: list[dict]) -> dict[str, str]:
+    """Service name -> container ID of the project's (non one-off) containers in ``docker inspect`` output."""
+    out = {}
+    for container in inspected:
+        labels = container.get("Config", {}).get("Labels") or {}
+        if labels.get("com.docker.compose.service") and labels.get("com.docker.compose.oneoff") != "True":
+            out[labels["com.docker.compose.service"]] = container["Id"]
+    return out
+
+
+def settled(inspected: list[dict], services: list[str], recorded: dict, release: dict) -> bool:
+    """Whether ``up`` has nothing to do: the release is the last healthy one, run by the very
+    containers that release recorded, each running, healthy and reachable by its name.
+
+    ``recorded`` is the last healthy release (``last-good.json``), ``release`` this run's
+    ``{"images": ..., "files": ...}``. Anything else (a changed file or image, a container
+    stopped, recreated or added by hand, one still starting) leaves the work to ``up --wait``.
+    """
+    running = service_containers(inspected)
+    wanted = recorded.get("containers") or {}
+    return (
+        sorted(wanted) == sorted(services) == sorted(running)
+        and recorded.get("images") == release["images"]
+        and recorded.get("files") == release["files"]
+        # IDs in full (inspect) or as Compose prints them; either is a prefix of the other.
+        and all(
+            wanted[s] and running[s] and (running[s].startswith(wanted[s]) or wanted[s].startswith(running[s]))
+            for s in services
+        )
+        and not repairs(inspected, services)
+    )
+
+
+def ps_records(inspected: list[dict]) -> list[dict]:
+    """``docker inspect`` output in the shape of ``docker compose ps --format json`` (the fields we read)."""
+    records = []
+    for container in inspected:
+        labels = container.get("Config", {}).get("Labels") or {}
+        if not labels.get("com.docker.compose.service") or labels.get("com.docker.compose.oneoff") == "True":
+            continue
+        state = container.get("State") or {}
+        ports = ((container.get("NetworkSettings") or {}).get("Ports")) or {}
+        records.append(
+            {
+                "ID": container["Id"],
+                "Name": container.get("Name", "").lstrip("/"),
+                "Service": labels["com.docker.compose.service"],
+                "Image": container.get("Config", {}).get("Image", ""),
+                "State": state.get("Status", ""),
+                "Health": (state.get("Health") or {}).get("Status", ""),
+                "Publishers": [
+                    {"PublishedPort": int(b["HostPort"]), "TargetPort": int(port.split("/")[0])}
+                    for port, bindings in sorted(ports.items())
+                    for b in bindings or []
+                    if b.get("HostPort")
+                ],
+            }
+        )
+    return records
+
+
 def missing_images(images: dict[str, str], infos: list[dict]) -> list[str]:
     """``name: reference`` of each image the engine does not have (by tag, digest or ID)."""
     known = set()

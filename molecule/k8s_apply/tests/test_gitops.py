@@ -129,6 +129,15 @@ def app_works(namespace: str, monkeypatch) -> None:
     assert status == 200 and fetched["title"] == title, fetched
 
 
+@pytest.fixture(scope="module", autouse=True)
+def yaml_results():
+    """The reports are read as the project's ansible.cfg prints them (molecule's own config prints JSON)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANSIBLE_STDOUT_CALLBACK", "ansible.builtin.default")
+        mp.setenv("ANSIBLE_CALLBACK_RESULT_FORMAT", "yaml")
+        yield
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     delete_namespaces()

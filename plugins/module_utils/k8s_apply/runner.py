@@ -48,6 +48,12 @@ def _selector(match_labels: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(match_labels.items()))
 
 
+def _observed(live: dict) -> bool:
+    """Whether the workload's controller has acted on its latest spec."""
+    generation = (live.get("metadata") or {}).get("generation")
+    return bool(generation) and (live.get("status") or {}).get("observedGeneration", 0) >= generation
+
+
 class Applier:
     def __init__(
         self,
@@ -142,6 +148,43 @@ class Applier:
         items = self.core.list_namespaced_pod(namespace, label_selector=_selector(match_labels)).items
         return [self.api.sanitize_for_serialization(p) for p in items]
 
+    def current_pods(self, live: dict, pods: list[dict]) -> list[dict]:
+        """The pods of the workload's newest revision that are not being deleted.
+
+        While a rollout (or its undo) goes on, pods of the revision it leaves may still crash; they
+        are not the rollout's trouble and the controller removes them.
+        """
+        pods = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        if live.get("kind") == "StatefulSet":
+            key, value = "controller-revision-hash", (live.get("status") or {}).get("updateRevision")
+        else:
+            key, value = "pod-template-hash", self.newest_template_hash(live)
+        if not value:
+            return pods
+        return [p for p in pods if (p["metadata"].get("labels") or {}).get(key) == value]
+
+    def newest_template_hash(self, live: dict) -> str:
+        """pod-template-hash of the Deployment's ReplicaSet at its current revision ('' when not known)."""
+        meta = live.get("metadata") or {}
+        revision = (meta.get("annotations") or {}).get(REVISION)
+        if not revision or not live.get("spec"):
+            return ""
+        for rs in self.owned_replicasets(live):
+            if (rs["metadata"].get("annotations") or {}).get(REVISION) == revision:
+                return (rs["metadata"].get("labels") or {}).get("pod-template-hash", "")
+        return ""
+
+    def owned_replicasets(self, obj: dict) -> list[dict]:
+        name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
+        selector = _selector(obj["spec"]["selector"]["matchLabels"])
+        return [
+            rs
+            for rs in self._res("apps/v1", "ReplicaSet")
+            .get(namespace=namespace, label_selector=selector)
+            .to_dict()["items"]
+            if any(o.get("name") == name for o in rs["metadata"].get("ownerReferences") or [])
+        ]
+
     def wait(self, obj: dict, timeout: float, poll: float = 2.0) -> dict:
         """Wait for a workload's rollout; the final state, or the failure with its reason."""
         kind, name, namespace = obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"]
@@ -160,8 +203,10 @@ class Applier:
                     "seconds": round(time.monotonic() - start, 1),
                     "progress": progress,
                 }
-            pods = self.pods(namespace, labels)
-            trouble = failed or next((t for t in (rollout.pod_trouble(p) for p in pods) if t), "")
+            pods = self.current_pods(live, self.pods(namespace, labels))
+            # Until the controller has seen this generation, "newest revision" still names the old one.
+            observed = _observed(live)
+            trouble = failed or (observed and next((t for t in (rollout.pod_trouble(p) for p in pods) if t), ""))
             if trouble or time.monotonic() >= deadline:
                 reason = trouble or f"not done after {timeout:.0f}s ({progress})"
                 return {
@@ -236,13 +281,7 @@ class Applier:
         kind, name, namespace = obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"]
         selector = _selector(obj["spec"]["selector"]["matchLabels"])
         if kind == "Deployment":
-            owned = [
-                rs
-                for rs in self._res("apps/v1", "ReplicaSet")
-                .get(namespace=namespace, label_selector=selector)
-                .to_dict()["items"]
-                if any(o.get("name") == name for o in rs["metadata"].get("ownerReferences") or [])
-            ]
+            owned = self.owned_replicasets(obj)
             owned.sort(key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, 0)))
             if len(owned) < 2:
                 return None

@@ -103,10 +103,12 @@ def test_missing_images_by_tag_digest_or_id():
     assert cp.missing_images({"a": "a:1", "b": "r/b@sha256:2", "c": "sha256:1", "d": "d:1"}, infos) == ["d: d:1"]
 
 
-def _container(service, running=True, health="healthy", aliases=None, mode="gt_default"):
+def _container(service, running=True, health="healthy", aliases=None, mode="gt_default", cid=None):
     networks = {"gt_postgres": {"Aliases": aliases if aliases is not None else [f"gt-{service}-1", service, "abc"]}}
     return {
-        "Config": {"Labels": {"com.docker.compose.service": service}},
+        "Id": cid or f"{service}-0123456789abcdef",
+        "Name": f"/gt-{service}-1",
+        "Config": {"Labels": {"com.docker.compose.service": service}, "Image": f"gt/{service}:1"},
         "State": {"Running": running, "Status": "running" if running else "exited", "Health": {"Status": health}},
         "HostConfig": {"NetworkMode": mode},
         "NetworkSettings": {"Networks": networks},
@@ -128,3 +130,41 @@ def test_repairs_find_lost_aliases_unhealthy_and_stopped_services():
         {"service": "chromadb", "reason": "chromadb: health unhealthy"},
         {"service": "frontend", "reason": "frontend: exited"},
     ]
+
+
+RELEASE = {"images": {"backend": "b@sha256:1"}, "files": [{"path": "docker-compose.yml", "content": "x"}]}
+
+
+def _recorded(**containers):
+    return {**RELEASE, "containers": containers or {"backend": "backend-0123", "postgres": "postgres-0123"}}
+
+
+def test_settled_only_when_the_recorded_containers_run_this_release_healthy():
+    running = [_container("backend"), _container("postgres")]
+    services = ["backend", "postgres"]
+    assert cp.settled(running, services, _recorded(), RELEASE)
+    # what leaves the work to `up --wait`:
+    assert not cp.settled(running, services, {}, RELEASE)  # no release recorded yet
+    assert not cp.settled(running, services, _recorded(), {**RELEASE, "images": {"backend": "b@sha256:2"}})
+    assert not cp.settled(running, services, _recorded(), {**RELEASE, "files": []})
+    assert not cp.settled([_container("backend", cid="other"), running[1]], services, _recorded(), RELEASE)
+    assert not cp.settled([running[0]], services, _recorded(), RELEASE)  # a container removed
+    assert not cp.settled([*running, _container("worker")], services, _recorded(), RELEASE)  # one added
+    assert not cp.settled([_container("backend", health="starting"), running[1]], services, _recorded(), RELEASE)
+    assert not cp.settled([_container("backend", aliases=[]), running[1]], services, _recorded(), RELEASE)
+    assert not cp.settled(running, services, _recorded(backend="", postgres=""), RELEASE)
+
+
+def test_ps_records_from_inspect_read_like_compose_ps():
+    inspected = [_container("backend")]
+    inspected[0]["NetworkSettings"]["Ports"] = {
+        "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8000"}],
+        "9/tcp": None,
+    }
+    inspected.append({**_container("once"), "Config": {"Labels": {"com.docker.compose.service": "x",
+                                                                    "com.docker.compose.oneoff": "True"}}})  # fmt: skip
+    records = cp.ps_records(inspected)
+    assert records == [
+        {"ID": "backend-0123456789abcdef", "Name": "gt-backend-1", "Service": "backend", "Image": "gt/backend:1",
+         "State": "running", "Health": "healthy", "Publishers": [{"PublishedPort": 8000, "TargetPort": 8000}]}
+    ]  # fmt: skip
