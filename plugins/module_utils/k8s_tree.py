@@ -80,6 +80,7 @@ REQUIRED_SETTINGS = (
     "metrics_namespace",
     "hpa_scale_up_stabilization_seconds",
     "hpa_scale_down_stabilization_seconds",
+    "hpa_scale_down_period_seconds",
     "log_level",
     "postgres_db",
     "postgres_user",
@@ -746,7 +747,9 @@ class _Tree:
                         "scaleDown": {
                             "stabilizationWindowSeconds": self.s["hpa_scale_down_stabilization_seconds"],
                             "selectPolicy": "Min",
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+                            "policies": [
+                                {"type": "Pods", "value": 1, "periodSeconds": self.s["hpa_scale_down_period_seconds"]}
+                            ],
                         },
                     },
                 },

@@ -238,3 +238,5 @@ def test_quota_admits_a_rolling_update_with_every_autoscaler_at_its_max():
                 "-p",
                 json.dumps({"spec": {"minReplicas": spec["minReplicas"]}}),
             )
+            # Back to the minimum at once: the HPA alone would take its scale-down policy's time.
+            kubectl("scale", "deployment", name, "-n", NS, f"--replicas={spec['minReplicas']}")

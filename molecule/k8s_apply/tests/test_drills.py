@@ -4,6 +4,7 @@ written before (the `goal` fixture) and read after every drill."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import threading
 import time
@@ -120,35 +121,57 @@ def replicas(kind: str, field: str) -> int:
     return int(get(kind, "backend")["status"].get(field) or 0)
 
 
+def hpa_scale_down_seconds(spec: dict, current: int) -> int:
+    """How long the HPA's own behavior takes from `current` replicas down to its minimum once the
+    load is gone: the stabilization window, one policy period per step (selectPolicy Min: the
+    slowest policy; a Percent policy counted as one pod a step), and a minute for metrics-server's
+    scrape and the HPA's sync."""
+    down = (spec.get("behavior") or {}).get("scaleDown") or {}
+    excess = max(current - spec["minReplicas"], 0)
+    policies = down.get("policies") or [{"type": "Pods", "value": 1, "periodSeconds": 15}]
+    steps = max(math.ceil(excess / (p["value"] if p["type"] == "Pods" else 1)) * p["periodSeconds"] for p in policies)
+    return down.get("stabilizationWindowSeconds", 300) + steps + 60
+
+
 def test_backend_hpa_scales_up_under_cpu_load_and_back_down(goal):
     hpa = get("hpa", "backend")["spec"]
-    assert hpa["maxReplicas"] > hpa["minReplicas"]
+    low = hpa["minReplicas"]
+    assert hpa["maxReplicas"] > low
+    # Start from the minimum: the quota drill pinned the HPA at its max, and it scales down slowly.
+    until(
+        "the backend at its minimum before the load",
+        lambda: replicas("deployment", "replicas") == low,
+        hpa_scale_down_seconds(hpa, replicas("deployment", "replicas")),
+        10,
+    )
     since = utc_now()
-    burn = "import time; t = time.time() + 240\nwhile time.time() < t: pass"
+    pod = pods("backend")[0]["metadata"]["name"]
+    # Bounded load that stops as soon as /tmp/burn is gone (a killed `kubectl exec` leaves it running).
+    burn = (
+        "import os, time\nopen('/tmp/burn', 'w').close()\nt = time.time() + 300\n"
+        "while time.time() < t and os.path.exists('/tmp/burn'): pass"
+    )
     workers = [
         subprocess.Popen(
-            ["kubectl", "--kubeconfig", "/etc/k8s-cluster/kubeconfigs/admin.conf", "exec", "-n", NS,
-             pods("backend")[0]["metadata"]["name"], "--", "python3", "-c", burn],
+            ["kubectl", "--kubeconfig", "/etc/k8s-cluster/kubeconfigs/admin.conf", "exec", "-n", NS, pod, "--",
+             "python3", "-c", burn],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         for _ in range(2)
     ]  # fmt: skip
     try:
-        until("the HPA scales the backend up", lambda: replicas("hpa", "desiredReplicas") > hpa["minReplicas"], 240, 5)
-        until(
-            "the new backend pods are Ready",
-            lambda: replicas("deployment", "readyReplicas") > hpa["minReplicas"],
-            240,
-            5,
-        )
+        until("the HPA scales the backend up", lambda: replicas("hpa", "desiredReplicas") > low, 240, 5)
+        until("the new backend pods are Ready", lambda: replicas("deployment", "readyReplicas") > low, 240, 5)
         assert get("deployment", "backend")["status"]["replicas"] <= hpa["maxReplicas"]
     finally:
+        stop = "import os\nif os.path.exists('/tmp/burn'): os.remove('/tmp/burn')"
+        kubectl("exec", "-n", NS, pod, "--", "python3", "-c", stop, check=False)
         for worker in workers:
-            worker.kill()  # the burners also end by themselves after 240 s
+            worker.kill()
     until(
         "the HPA scales the backend back down",
-        lambda: replicas("deployment", "replicas") == hpa["minReplicas"],
-        420,
+        lambda: replicas("deployment", "replicas") == low,
+        hpa_scale_down_seconds(hpa, replicas("deployment", "replicas")),
         10,
     )
     assert quota_refusals(since) == [], "the quota admitted every scaled pod"

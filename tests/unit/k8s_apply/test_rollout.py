@@ -92,3 +92,20 @@ def test_comparable_drops_what_the_server_sets_and_diff_hides_secrets():
     text = normalize.diff(normalize.comparable(live), applied, "Secret/s")
     assert "c2VjcmV0" not in text and "b3RoZXI" not in text
     assert normalize.diff(applied, applied, "x") == ""
+
+
+def test_only_the_newest_revisions_live_pods_are_judged():
+    from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import runner
+
+    applier = object.__new__(runner.Applier)  # no API needed for a StatefulSet's revision
+    live = {"kind": "StatefulSet", "metadata": {"generation": 3}, "status": {"observedGeneration": 3,
+                                                                             "updateRevision": "pg-new"}}  # fmt: skip
+
+    def pod(name, revision, deleting=False):
+        meta = {"name": name, "labels": {"controller-revision-hash": revision}}
+        return {"metadata": {**meta, **({"deletionTimestamp": "2026-11-26T00:00:00Z"} if deleting else {})}}
+
+    pods = [pod("old", "pg-old"), pod("new", "pg-new"), pod("going", "pg-new", deleting=True)]
+    assert [p["metadata"]["name"] for p in applier.current_pods(live, pods)] == ["new"]
+    assert runner._observed(live)
+    assert not runner._observed({**live, "status": {"observedGeneration": 2}})
