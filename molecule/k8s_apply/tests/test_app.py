@@ -88,14 +88,19 @@ def test_backend_reaches_postgres_and_chromadb_by_their_service_names():
 def test_check_mode_is_a_server_side_dry_run_that_changes_nothing():
     """A changed setting shows in the diff of --check --diff; no object's spec or data moves.
 
-    An object with a generation is compared by it (controllers keep writing status: the HPA its
-    metrics, the kubelet its pods), one without (ConfigMap, Secret, Service ...) by resourceVersion.
+    An object with a generation is compared by it, its labels and its annotations (controllers keep
+    writing status: the HPA its metrics, the kubelet its pods); one without (ConfigMap, Secret,
+    Service ...) by resourceVersion.
     """
 
     def versions():
         listing = kubectl("get", "all,configmap,secret,networkpolicy,ingress,pvc,sa,hpa,pdb", "-n", NS, "-o", "json")
         return {
-            f"{o['kind']}/{o['metadata']['name']}": o["metadata"].get("generation") or o["metadata"]["resourceVersion"]
+            f"{o['kind']}/{o['metadata']['name']}": (
+                (o["metadata"]["generation"], o["metadata"].get("labels"), o["metadata"].get("annotations"))
+                if o["metadata"].get("generation")
+                else o["metadata"]["resourceVersion"]
+            )
             for o in json.loads(listing.stdout)["items"]
         }
 
