@@ -14,8 +14,10 @@ ANSIBLE_ARGS ?=
 # In dependency order: docker_host brings up the engine every later scenario uses,
 # images builds what compose deploys. Scenarios not listed here run after these.
 MOLECULE_ORDER := docker_host images compose k8s k8s_cluster k8s_apply
-MOLECULE_SCENARIOS ?= $(filter $(notdir $(wildcard molecule/*)),$(MOLECULE_ORDER)) \
-  $(filter-out $(MOLECULE_ORDER),$(sort $(notdir $(wildcard molecule/*))))
+# A scenario is a directory with a molecule.yml (molecule/shared holds helpers only).
+MOLECULE_FOUND := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))
+MOLECULE_SCENARIOS ?= $(filter $(MOLECULE_FOUND),$(MOLECULE_ORDER)) \
+  $(filter-out $(MOLECULE_ORDER),$(sort $(MOLECULE_FOUND)))
 
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
