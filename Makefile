@@ -24,7 +24,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup deploy test lint unit app-test integration molecule destroy bench build clean cluster-up cluster-down
+.PHONY: help setup deploy test lint sanity unit app-test integration molecule destroy bench build clean cluster-up cluster-down
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -67,6 +67,24 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint
 	ruff format --check .
 	@files=$$(find docker -name 'Dockerfile*' 2>/dev/null); \
 	  if [ -n "$$files" ]; then hadolint $$files; fi
+
+# ansible-test sanity, offline. ansible-test wants its working directory (symlinks resolved) inside
+# ansible_collections/<namespace>/<name>/, so it runs on a copy of what git tracks (new files too)
+# under build/, made a git repository of its own so that ansible-test lists the copy's files, not
+# this checkout's (it takes the file list from the nearest git repository). Each of its tests runs in a venv it creates without pip (~/.ansible/test/venv) and
+# bootstraps with a get-pip script from ci-files.testing.ansible.com, which is not reachable here:
+# tests/sanity/seed_get_pip.py writes that script, from PyPI's pip wheel, to the cache path
+# ansible-test reads first (~/.ansible/test/cache). The tests' pinned requirements come from PyPI.
+SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/goaltrajectory/platform
+
+sanity: setup ## ansible-test sanity on the venv's Python, offline (PyPI only); ignores in tests/sanity/
+	python tests/sanity/seed_get_pip.py
+	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	@git ls-files -z --cached --others --exclude-standard | \
+	  while IFS= read -r -d '' f; do if [ -e "$$f" ]; then printf '%s\0' "$$f"; fi; done | \
+	  tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)
+	@git -C $(SANITY_ROOT) init --quiet
+	cd $(SANITY_ROOT) && ansible-test sanity --python $$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # The local single-node Kubernetes cluster (roles/k8s_cluster, inventories/local). A cold first
 # run builds it from the Go module proxy (~10-20 min); later runs reuse /opt/k8s-cluster.
