@@ -20,9 +20,6 @@ options:
     type: str
     default: docker
 attributes:
-  idempotent:
-    description:
-      - When run twice with the same input, the module returns the same result and changes nothing.
   action_group:
     description: Use C(group/goaltrajectory.platform.probes) in C(module_defaults) to set defaults for this module.
     support: full

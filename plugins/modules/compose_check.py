@@ -14,9 +14,10 @@ description:
     key later skips the parser and the lint. The image lookup always runs.
   - Read-only for the project; never reports C(changed).
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

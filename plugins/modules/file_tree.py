@@ -13,9 +13,10 @@ description:
   - With O(prune), files under O(dest) that match O(prune_patterns) and are not given are removed.
   - Reports C(changed) only when a file was written or removed, with a diff per file in diff mode.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -19,12 +19,13 @@ description:
   - Reports per image what it did, why, and when it started and finished; the build log goes to
     C(<work_dir>/logs/<name>.log).
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
   - A docker CLI with BuildKit (the buildx plugin, or a CLI older than 23 with built-in BuildKit).
   - git, to name the tag after the last commit touching the sources (optional).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -20,9 +20,10 @@ description:
     security-archive check for O(max_age_hours), since the outside world moves on.
   - Fails, after checking every image, with the reasons and the partial result.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

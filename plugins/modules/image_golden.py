@@ -14,9 +14,10 @@ description:
   - Builds the others in order, so a rebuilt base rebuilds everything above it. The Debian base comes from the
     debootstrap script (needs root and C(debootstrap)); the others are BuildKit builds of C(docker/golden/*).
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

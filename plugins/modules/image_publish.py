@@ -16,9 +16,10 @@ description:
   - Loopback registries (and O(insecure) ones) are spoken to over plain HTTP, others over HTTPS; basic auth and
     bearer tokens are supported.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

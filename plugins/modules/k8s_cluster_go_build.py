@@ -17,11 +17,12 @@ description:
   - A component whose directory holds a stamp with the same settings hash is left alone, so a warm run is a stat.
   - Each component's go output, with a timestamped line per phase, goes to O(log_dir)/<name>.log.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
   - Go (C(go) at O(go)) and access to a Go module proxy
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -16,9 +16,10 @@ description:
   - A cache file per image remembers the inputs' sizes, mtimes and inodes, so an unchanged image costs two
     C(HEAD) requests and no compression.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -15,12 +15,13 @@ description:
     O(renew_days). A regenerated CA reissues every certificate it signed.
   - Private keys and the encryption configuration are written with mode 0600 and never returned.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
   - cryptography >= 40
   - PyYAML
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full
@@ -161,7 +162,8 @@ def argspec():
                 "usages": {"type": "list", "elements": "str", "default": [], "choices": ["server", "client"]},
             },
         },
-        "key_pairs": {"type": "list", "elements": "str", "default": []},
+        # Names of key pairs (the files hold the keys): validate-modules takes "key" for a secret.
+        "key_pairs": {"type": "list", "elements": "str", "default": [], "no_log": False},
         "encryption_config": {"type": "path", "default": ""},
         "encryption_provider": {"type": "str", "choices": ["secretbox", "aesgcm", "aescbc"], "default": "secretbox"},
         "encryption_resources": {"type": "list", "elements": "str", "default": ["secrets"]},

@@ -14,11 +14,12 @@ description:
   - The spec of the running instance (command line, environment, and the content of O(files)) is hashed; a
     changed spec restarts the component, an unchanged running one is left alone, so C(changed) is honest.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
   - systemd, or the C(daemon) package
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

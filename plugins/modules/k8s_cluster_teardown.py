@@ -16,9 +16,10 @@ description:
   - With O(purge), also deletes O(purge_paths).
   - Reports every action; C(changed) when there was anything to do.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -16,9 +16,10 @@ description:
     add-on, its pods' container states, events and log tails.
   - Read-only; never reports C(changed).
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full
@@ -53,7 +54,10 @@ options:
     default: ""
   deployments: {description: Deployments as C(namespace/name)., type: list, elements: str, default: []}
   apiservices: {description: APIService names., type: list, elements: str, default: []}
-  logs: {description: Component name to log file, quoted on failure., type: dict, default: {}}
+  logs:
+    description: Component name to log file, quoted on failure.
+    type: dict
+    default: {}
   services:
     description: Component name to service name, to report which are not running.
     type: dict

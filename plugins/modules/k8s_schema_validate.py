@@ -27,6 +27,7 @@ requirements:
   - PyYAML
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full
@@ -34,7 +35,6 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    description: When run twice with the same input, the module returns the same result and changes nothing.
     support: full
   platform:
     platforms: posix

@@ -20,11 +20,12 @@ description:
     deleted; Namespaces and PersistentVolumeClaims never are.
   - Secret values come through O(secrets) (no_log), merged into the rendered Secret objects of that name.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
   - kubernetes (Python client)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -18,11 +18,12 @@ description:
     C(reachable=false) and the reason, and the caller decides.
   - Fields the tree does not set (added by another manager) are not drift; server-side apply leaves them alone.
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
   - kubernetes (Python client)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
 attributes:
   check_mode:
     support: full

@@ -9,7 +9,7 @@ module: probe_check
 short_description: Run Kubernetes-style liveness, readiness and startup probes against live targets
 version_added: 0.1.0
 author:
-  - GoalTrajectory.AI platform team
+  - GoalTrajectory.AI platform team (@goaltrajectory)
 description:
   - Probes HTTP endpoints (C(httpGet)), TCP ports (C(tcpSocket)) and commands inside containers (C(exec) through
     C(docker exec)) with the kubelet's semantics, many targets concurrently.
@@ -26,6 +26,7 @@ requirements:
   - The docker CLI and a running engine for C(exec) targets with a O(targets[].container).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
   - goaltrajectory.platform.probes
 attributes:
   check_mode:

@@ -78,6 +78,7 @@ requirements:
   - The docker CLI and a running engine (optional, to check healthcheck binaries in local images)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - goaltrajectory.platform.attributes
   - goaltrajectory.platform.probes
 attributes:
   check_mode:
