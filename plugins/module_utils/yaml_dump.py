@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import json
 
-import yaml
+try:
+    import yaml
+except ImportError:  # only the filters use this, on the controller, which has PyYAML (ansible-core needs it)
+    yaml = None
+
+_SafeDumper = yaml.SafeDumper if yaml else object
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(_SafeDumper):  # type: ignore[misc,valid-type]
     def increase_indent(self, flow: bool = False, indentless: bool = False):
         return super().increase_indent(flow, False)
 
 
-def _str(dumper: yaml.SafeDumper, value: str):
+def _str(dumper, value: str):
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _str)
+if yaml:
+    _Dumper.add_representer(str, _str)
 
 
 def dump(data) -> str:

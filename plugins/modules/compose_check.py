@@ -15,6 +15,9 @@ description:
   - Read-only for the project; never reports C(changed).
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
+requirements:
+  - PyYAML
+  - The docker CLI with Compose v2 (C(docker compose)) and a running engine
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - goaltrajectory.platform.attributes
@@ -83,9 +86,10 @@ lint:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import loader
 
 
 def main() -> None:
@@ -100,6 +104,8 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    if loader.IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(loader.IMPORT_ERROR))
     p = module.params
     try:
         result = compose_check.check(

@@ -128,12 +128,7 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import pki
-
-    IMPORT_ERROR = None
-except ImportError as exc:  # cryptography or PyYAML missing
-    IMPORT_ERROR = exc
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import pki
 
 
 def argspec():
@@ -175,8 +170,8 @@ def argspec():
 
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    if IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography and PyYAML"), exception=str(IMPORT_ERROR))
+    if pki.IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography and PyYAML"), exception=str(pki.IMPORT_ERROR))
     p = module.params
     cas = [pki.CertSpec.from_dict(c) for c in p["cas"]]
     certs = [pki.CertSpec.from_dict(c) for c in p["certs"]]

@@ -166,6 +166,7 @@ supported_versions:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import k8s_validate
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import loader
 
 
 def argspec():
@@ -184,6 +185,8 @@ def main():
     )
     if k8s_validate.IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes-validate"), exception=str(k8s_validate.IMPORT_ERROR))
+    if loader.IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(loader.IMPORT_ERROR))
     ok, result = k8s_validate.run_module(module.params)
     if not ok:
         module.fail_json(**result)

@@ -330,9 +330,9 @@ supported_versions:
   version_added: 0.2.0
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import engine
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import engine, loader
 
 
 def argspec() -> dict:
@@ -355,6 +355,8 @@ def argspec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    if loader.IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(loader.IMPORT_ERROR))
     ok, result = engine.run_module(module.params)
     if not ok:
         module.fail_json(**result)

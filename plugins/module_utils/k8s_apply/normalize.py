@@ -12,7 +12,10 @@ from __future__ import annotations
 import copy
 import difflib
 
-import yaml
+try:
+    import yaml
+except ImportError:  # PyYAML comes with the kubernetes client, whose absence runner.IMPORT_ERROR reports
+    yaml = None
 
 # metadata the server writes; never part of what we render.
 SERVER_METADATA = (

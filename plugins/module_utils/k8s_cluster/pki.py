@@ -18,14 +18,20 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+try:
+    import yaml
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as exc:  # the module fails with missing_required_lib("cryptography and PyYAML")
+    IMPORT_ERROR = exc
+    USAGES = dict.fromkeys(("server", "client"))
+else:
+    IMPORT_ERROR = None
+    USAGES = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH}
 
-USAGES = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH}
 PROVIDERS = ("secretbox", "aesgcm", "aescbc")
 KEY_BYTES = 32
 

@@ -17,8 +17,6 @@ import argparse
 import json
 import sys
 
-import yaml
-
 from .. import k8s_validate
 from . import engine, prober, rules
 from .findings import to_sarif
@@ -61,6 +59,8 @@ def _lint(args) -> int:
 
 
 def _probe(args) -> int:
+    import yaml  # here, not on top: module_utils must import without PyYAML (ansible-test sanity import)
+
     with open(args.targets, encoding="utf-8") as handle:
         spec = yaml.safe_load(handle)
     targets = spec.get("targets", []) if isinstance(spec, dict) else spec

@@ -10,11 +10,17 @@ import os
 import re
 from dataclasses import dataclass, field
 
-import yaml
-
 from .findings import Finding
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:
+    import yaml
+except ImportError as exc:  # a host without PyYAML: the modules fail with missing_required_lib("PyYAML")
+    yaml = None
+    IMPORT_ERROR = exc
+else:
+    IMPORT_ERROR = None
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if yaml else object
 
 COMPOSE_BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -78,10 +84,11 @@ def _untagged(loader, node):
     return loader.construct_scalar(node)
 
 
-_Loader.add_constructor("!reset", _reset)
-_Loader.add_constructor("!override", _override)
-_Loader.add_constructor(None, _untagged)
-_Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, _suffix, node: _untagged(loader, node))
+if yaml:
+    _Loader.add_constructor("!reset", _reset)
+    _Loader.add_constructor("!override", _override)
+    _Loader.add_constructor(None, _untagged)
+    _Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, _suffix, node: _untagged(loader, node))
 
 
 @dataclass
