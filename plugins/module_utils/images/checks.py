@@ -19,7 +19,8 @@ import re
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import build as build_mod
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import imagefs
@@ -150,9 +151,8 @@ def _http(url: str, *, data: bytes | None = None, timeout: float = 15) -> tuple[
     if not url.startswith(("https://", "http://")):
         return -1, None, f"{url} is not an http(s) URL"
     method = "POST" if data is not None else "GET"
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (http(s) checked above)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http(s) checked above)
+        with open_url(url, data=data, headers=headers, method=method, timeout=timeout) as resp:
             body = resp.read()
             try:
                 return resp.status, json.loads(body or b"null"), ""

@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import subprocess
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 RECIPE_LABEL = "org.goaltrajectory.golden.recipe"
 
@@ -66,13 +67,13 @@ def download(base: dict, registry: str, dest_dir: str) -> str:
     spec = base["download"]
     meta_url = f"{registry.rstrip('/')}/{spec['package']}/{spec['version']}"
     try:
-        with urllib.request.urlopen(meta_url, timeout=60) as resp:  # noqa: S310 (operator's npm registry)
+        with open_url(meta_url, timeout=60) as resp:
             meta = json.loads(resp.read())
         tarball, shasum = meta["dist"]["tarball"], meta["dist"]["shasum"]
         os.makedirs(dest_dir, exist_ok=True)
         path = os.path.join(dest_dir, spec["file"])
         digest = hashlib.sha1()  # noqa: S324 (the npm registry publishes sha1 shasums)
-        with urllib.request.urlopen(tarball, timeout=300) as resp, open(path, "wb") as out:  # noqa: S310
+        with open_url(tarball, timeout=300) as resp, open(path, "wb") as out:
             for block in iter(lambda: resp.read(1 << 20), b""):
                 digest.update(block)
                 out.write(block)

@@ -17,7 +17,8 @@ import json
 import re
 import urllib.error
 import urllib.parse
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -72,10 +73,8 @@ class Registry:
         params.setdefault("scope", scope_hint)
         if not realm.startswith(("https://", "http://")):
             raise RegistryError(f"{self.host}: bearer realm {realm} is not an http(s) URL")
-        req = urllib.request.Request(realm + "?" + urllib.parse.urlencode(params))  # noqa: S310 (http(s) checked)
-        if self.username:
-            req.add_header("Authorization", self._basic())
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (the registry's realm)
+        headers = {"Authorization": self._basic()} if self.username else {}
+        with open_url(realm + "?" + urllib.parse.urlencode(params), headers=headers, timeout=self.timeout) as resp:
             body = json.loads(resp.read())
         return body.get("token") or body.get("access_token") or ""
 
@@ -85,16 +84,15 @@ class Registry:
         url = f"{self.scheme}://{self.host}/v2/{repo}/manifests/{tag}"
         scope = f"repository:{repo}:pull" + (",push" if method == "PUT" else "")
         for attempt in range(2):
-            req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (scheme is http or https)
-            req.add_header("Accept", MANIFEST_TYPES)
+            headers = {"Accept": MANIFEST_TYPES}
             if content_type:
-                req.add_header("Content-Type", content_type)
+                headers["Content-Type"] = content_type
             if scope in self._tokens:
-                req.add_header("Authorization", self._tokens[scope])
+                headers["Authorization"] = self._tokens[scope]
             elif self.username:
-                req.add_header("Authorization", self._basic())
+                headers["Authorization"] = self._basic()
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (operator's registry)
+                with open_url(url, data=data, method=method, headers=headers, timeout=self.timeout) as resp:
                     return resp.status, resp.headers, resp.read()
             except urllib.error.HTTPError as exc:
                 challenge = exc.headers.get("WWW-Authenticate", "")

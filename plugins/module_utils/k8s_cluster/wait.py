@@ -17,8 +17,9 @@ import ssl
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
+
+from ansible.module_utils.urls import Request, open_url
 
 # Host components whose logs explain a failing check, most telling first.
 CHECK_COMPONENTS = {
@@ -40,12 +41,11 @@ class Api:
         self.timeout = timeout
         self.ctx = ssl.create_default_context(cafile=ca)
         self.ctx.load_cert_chain(cert, key)
+        self._http = Request(headers={"Accept": "application/json"}, timeout=timeout, context=self.ctx)
 
     def get(self, path: str) -> tuple[int, object]:
-        # The scheme is https:// (checked in __init__).
-        req = urllib.request.Request(self.server + path, headers={"Accept": "application/json"})  # noqa: S310
         try:
-            with urllib.request.urlopen(req, context=self.ctx, timeout=self.timeout) as resp:  # noqa: S310
+            with self._http.get(self.server + path) as resp:
                 status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read()
@@ -104,7 +104,7 @@ def timestamp(value: str) -> float:
 def check_kubelet(url: str) -> tuple[bool, str]:
     """The kubelet's own /healthz on loopback (plain HTTP): a crash-looping kubelet does not answer."""
     try:
-        with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 - a loopback http:// URL we were given
+        with open_url(url, timeout=3) as resp:
             body = resp.read().decode(errors="replace").strip()
             return (resp.status == 200 and body == "ok"), f"kubelet /healthz: {resp.status} {body[:200]}"
     except urllib.error.HTTPError as exc:

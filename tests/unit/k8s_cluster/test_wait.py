@@ -1,12 +1,19 @@
 """module_utils.k8s_cluster.wait: the polling loop and the failure evidence.
 
 The loop is driven by a scripted API (what the real API server answered in each situation) and a
-manual clock; the real waits run against the real cluster in molecule/k8s_cluster.
+manual clock; the HTTP clients talk to local servers (mutual TLS with certificates from the pki
+module); the real waits run against the real cluster in molecule/k8s_cluster.
 """
 
 from __future__ import annotations
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import wait
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import pki, wait
 
 READY_NODE = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
 NOT_READY_NODE = {
@@ -174,3 +181,70 @@ def test_a_restarted_kubelet_must_post_a_fresh_heartbeat():
     assert not ok and "no status from the restarted kubelet" in seen
     assert wait.check_node(ScriptedApi({"/api/v1/nodes/vm": [(200, fresh)]}), "vm", since=restart)[0]
     assert wait.check_node(ScriptedApi({"/api/v1/nodes/vm": [(200, stale)]}), "vm")[0]
+
+
+class _Healthz(BaseHTTPRequestHandler):
+    """/healthz as the kubelet and the API server answer it; the API server's wants a client certificate."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        code, body = self.server.answer
+        self.server.clients.append(self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None)
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture()
+def healthz():
+    servers = []
+
+    def start(answer, tls=None):
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), _Healthz)
+        srv.answer, srv.clients = answer, []
+        if tls:
+            srv.socket = tls.wrap_socket(srv.socket, server_side=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+
+
+def test_check_kubelet_wants_ok_from_healthz(healthz):
+    srv = healthz((200, b"ok"))
+    assert wait.check_kubelet(f"http://127.0.0.1:{srv.server_address[1]}/healthz") == (True, "kubelet /healthz: 200 ok")
+    srv.answer = (500, b"[-]syncloop failed")
+    ok, why = wait.check_kubelet(f"http://127.0.0.1:{srv.server_address[1]}/healthz")
+    assert not ok and why == "kubelet /healthz: 500 [-]syncloop failed"
+    srv.shutdown()
+    srv.server_close()
+    ok, why = wait.check_kubelet(f"http://127.0.0.1:{srv.server_address[1]}/healthz")
+    assert not ok and why.startswith("kubelet /healthz unreachable:")
+
+
+def test_api_speaks_mutual_tls_with_the_cluster_ca(healthz, tmp_path):
+    store = pki.PKI(str(tmp_path))
+    server = pki.CertSpec(name="apiserver", ca="ca", common_name="kube-apiserver", ips=["127.0.0.1"], usages=["server"])
+    client = pki.CertSpec(name="admin", ca="ca", common_name="admin", usages=["client"])
+    store.ensure([pki.CertSpec(name="ca", common_name="test-ca")], [server, client], [], False)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "apiserver.crt", tmp_path / "apiserver.key")
+    tls.load_verify_locations(tmp_path / "ca.crt")
+    tls.verify_mode = ssl.CERT_REQUIRED
+    srv = healthz((200, b'{"kind": "Node"}'), tls=tls)
+    api = wait.Api(
+        f"https://127.0.0.1:{srv.server_address[1]}",
+        str(tmp_path / "ca.crt"),
+        str(tmp_path / "admin.crt"),
+        str(tmp_path / "admin.key"),
+    )
+    assert api.get("/api/v1/nodes/vm") == (200, {"kind": "Node"})
+    assert dict(item[0] for item in srv.clients[0]["subject"]) == {"commonName": "admin"}
+    srv.answer = (403, b"forbidden")
+    assert api.get("/api/v1/nodes/vm") == (403, "forbidden")
