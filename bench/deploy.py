@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Compose deploy benchmark for roles/compose (and roles/images for a rebuild); prints JSON.
 
 Three scenarios, each timed through the role and, in the same run, as the raw `docker compose`

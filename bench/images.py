@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Image build benchmark for roles/images; prints JSON.
 
 For each image (BENCH_IMAGES, default backend,frontend,chromadb,postgres) and in the same run:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Kubernetes deploy benchmark for roles/k8s against the local cluster; prints JSON.
 
 Three scenarios, each timed through the role (`ansible-playbook playbooks/k8s.yml -i
@@ -137,21 +136,21 @@ class Bench:
 
     def cold(self) -> dict:
         self.delete_namespace()
-        role_s, role = timed(lambda: self.role())
+        role_s, role = timed(self.role)
         tree = self.render(None, "cold-tree")
         self.delete_namespace()
-        raw_s, _ = timed(lambda: self.raw(tree))
+        raw_s = timed(lambda: self.raw(tree))[0]
         self.delete_namespace()
         return result(role_s, raw_s, role)
 
     def noop(self) -> dict:
         self.role()
-        role_runs = [timed(lambda: self.role()) for _ in range(NOOP_RUNS)]
+        role_runs = [timed(self.role) for _run in range(NOOP_RUNS)]
         tree = Path(self.work / "role" / "dev" / "k8s")
-        raw_runs = [timed(lambda: self.raw(tree))[0] for _ in range(NOOP_RUNS)]
+        raw_runs = [timed(lambda: self.raw(tree))[0] for _run in range(NOOP_RUNS)]
         self.role()  # the role's field manager owns everything again
-        out = result(statistics.median(s for s, _ in role_runs), statistics.median(raw_runs), role_runs[-1][1])
-        out.update(role_runs_s=[s for s, _ in role_runs], raw_runs_s=raw_runs)
+        out = result(statistics.median(s for s, _out in role_runs), statistics.median(raw_runs), role_runs[-1][1])
+        out.update(role_runs_s=[s for s, _out in role_runs], raw_runs_s=raw_runs)
         return out
 
     def one_image(self) -> dict:
@@ -161,7 +160,7 @@ class Bench:
         )
         role_s, role = timed(lambda: self.role({"backend": role_image}))
         tree = self.render({"backend": raw_image}, "change-tree")
-        raw_s, _ = timed(lambda: self.raw(tree))
+        raw_s = timed(lambda: self.raw(tree))[0]
         return result(role_s, raw_s, role)
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """No-op entry points, each against its raw tool in the same run; prints JSON.
 
 On the dev inventory with the dev stack already up (the bench runs `make deploy` first,
@@ -59,15 +58,15 @@ def timed(cmd: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]
 
 
 def changed(proc: subprocess.CompletedProcess) -> int:
-    return sum(int(c) for c, _ in RECAP.findall(proc.stdout))
+    return sum(int(c) for c, _failed in RECAP.findall(proc.stdout))
 
 
 def median_of(cmd: list[str]) -> dict:
-    runs = [timed(cmd) for _ in range(RUNS)]
+    runs = [timed(cmd) for _run in range(RUNS)]
     return {
-        "seconds": round(statistics.median(s for s, _ in runs), 2),
-        "runs_s": [round(s, 2) for s, _ in runs],
-        "changed": max(changed(p) for _, p in runs),
+        "seconds": round(statistics.median(s for s, _proc in runs), 2),
+        "runs_s": [round(s, 2) for s, _proc in runs],
+        "changed": max(changed(p) for _seconds, p in runs),
     }
 
 
@@ -93,11 +92,11 @@ def main() -> int:
     raw = [timed([*builder(), "-q", "--file", str(effective), "--target", "runtime",
                   *(f"--build-arg={k}={v}" for k, v in backend["build_args"].items()),
                   "--secret", "id=build_ca,src=/etc/ssl/certs/ca-certificates.crt", backend["context"]],
-                 env={**ENV, "DOCKER_BUILDKIT": "1"})[0] for _ in range(RUNS)]  # fmt: skip
+                 env={**ENV, "DOCKER_BUILDKIT": "1"})[0] for _run in range(RUNS)]  # fmt: skip
     rows["images_playbook"].update(raw_seconds=round(statistics.median(raw), 2), raw="docker build (unchanged context)")
     log("compose.yml alone vs docker compose up -d --wait")
     rows["compose_playbook"] = median_of(playbook("playbooks/compose.yml"))
-    raw = [timed(["docker", "compose", "up", "-d", "--wait"], cwd=PROJECT_DIR)[0] for _ in range(RUNS)]
+    raw = [timed(["docker", "compose", "up", "-d", "--wait"], cwd=PROJECT_DIR)[0] for _run in range(RUNS)]
     rows["compose_playbook"].update(raw_seconds=round(statistics.median(raw), 2), raw="docker compose up -d --wait")
     log("docker_host.yml alone")
     rows["docker_host_playbook"] = median_of(playbook("playbooks/docker_host.yml"))
@@ -106,7 +105,7 @@ def main() -> int:
                   "--vault-id", "test@molecule/k8s/vault-pass.txt", "-e", "k8s_apply=false",
                   "-e", f"k8s_output_dir={out_dir}", "-e", json.dumps({"k8s_images": DIGESTS})]  # fmt: skip
         log("render + validate one Kubernetes environment")
-        first, _ = timed(render)
+        first, _proc = timed(render)
         rows["k8s_render_validate"] = {"first_seconds": round(first, 2), **median_of(render)}
     for row in rows.values():
         if row.get("raw_seconds"):

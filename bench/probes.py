@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmarks for goaltrajectory.platform's probe modules; prints JSON.
 
 1. probe_lint at scale: a generated corpus of 5,400 Kubernetes objects in about 5,000 files (the size
@@ -125,7 +124,7 @@ def bench_lint() -> dict:
             files[label] = write_corpus(dirs[label], count)
         samples: dict[str, dict[str, list[float]]] = {label: {} for label in sizes}
         results = {}
-        for _ in range(RUNS):
+        for _run in range(RUNS):
             for label, directory in dirs.items():
                 runs = {
                     "baseline_parse_only": lambda d=directory: _parse_only(d),
@@ -170,7 +169,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 def bench_probe() -> dict:
     servers = []
-    for _ in range(ENDPOINTS):
+    for _endpoint in range(ENDPOINTS):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """probe_lint next to its peers, kube-score and kubeconform, on one corpus; prints JSON.
 
 1. Builds the peers from their Go modules (``go install module@version``) into a versioned
@@ -556,7 +555,7 @@ def write_variants(tree: str, directory: str) -> dict[str, str]:
 
 def _median_run(command: list[str], cwd: str) -> tuple[float, subprocess.CompletedProcess]:
     times, proc = [], None
-    for _ in range(RUNS):
+    for _run in range(RUNS):
         started = time.perf_counter()
         proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - started)

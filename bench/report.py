@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The speed table of issue 12 from bench/results/*.json, printed and written into bench/README.md.
 
 Reads what `make bench` just wrote (playbooks.json, deploy.json, k8s.json) and replaces the part of

@@ -184,7 +184,7 @@ def _command(value: Any, where: str) -> list[str]:
 
 
 def _placeholders(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    return {field for _literal, field, _spec, _conversion in string.Formatter().parse(text) if field is not None}
 
 
 def _image(raw: Any, where: str) -> dict:
@@ -331,9 +331,9 @@ def _service(name: str, raw: Any) -> dict:
             "max": _int(auto.get("max", 1), f"{where}.autoscale.max", 1),
             "cpu": _int(auto.get("cpu", 70), f"{where}.autoscale.cpu", 1, 100),
         }
-        if not autoscale["min"] <= autoscale["max"]:
+        if autoscale["min"] > autoscale["max"]:
             raise _fail(f"{where}.autoscale", f"min {autoscale['min']} is above max {autoscale['max']}")
-        if not replicas <= autoscale["max"]:
+        if replicas > autoscale["max"]:
             raise _fail(f"{where}.replicas", f"{replicas} is above autoscale.max {autoscale['max']}")
     if volumes and (replicas > 1 or autoscale):
         raise _fail(where, "a service with volumes runs one replica: no `replicas` above 1 and no `autoscale`")

@@ -191,7 +191,12 @@ class FastCheck:
             return _never
         if name not in self._refs:
             cell: list = [_never]
-            self._refs[name] = lambda v: cell[0](v)  # recursion-safe placeholder
+
+            def placeholder(value):
+                # Looks the validator up at call time: a recursive definition reaches itself while compiling.
+                return cell[0](value)
+
+            self._refs[name] = placeholder
             cell[0] = self.compile(self._defs[name])
         return self._refs[name]
 

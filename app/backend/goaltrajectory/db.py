@@ -149,7 +149,7 @@ async def insert_goal(conn: psycopg.AsyncConnection, values: dict[str, Any]) -> 
     columns = [c for c in values if c in UPDATABLE]
     query = SQL("INSERT INTO goals ({}) VALUES ({}) RETURNING {}").format(
         SQL(", ").join(Identifier(c) for c in columns),
-        SQL(", ").join(SQL("%s") for _ in columns),
+        SQL(", ").join(SQL("%s") for _column in columns),
         _RETURNING,
     )
     cur = await conn.execute(query, [values[c] for c in columns])

@@ -113,7 +113,7 @@ async def list_goals(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
-    database, _ = _deps(request)
+    database, _vectors = _deps(request)
     async with database.transaction() as conn:
         rows, total = await db.list_goals(conn, limit, offset)
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
@@ -121,7 +121,7 @@ async def list_goals(
 
 @router.get("/{goal_id}", response_model=Goal)
 async def read_goal(goal_id: uuid.UUID, request: Request) -> dict:
-    database, _ = _deps(request)
+    database, _vectors = _deps(request)
     async with database.transaction() as conn:
         row = await db.get_goal(conn, goal_id)
     if row is None:

@@ -4,6 +4,7 @@ import io
 import json
 import logging
 
+import pytest
 from fastapi.testclient import TestClient
 from goaltrajectory.config import Settings
 from goaltrajectory.logging import JsonFormatter, configure_logging, request_id_var
@@ -26,10 +27,10 @@ def test_formatter_emits_one_json_object_per_line() -> None:
 
 
 def test_exceptions_are_kept_inside_the_json_line() -> None:
-    try:
+    with pytest.raises(ValueError, match="boom") as caught:
         raise ValueError("boom")
-    except ValueError:
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), __import__("sys").exc_info())
+    exc_info = (caught.type, caught.value, caught.tb)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), exc_info)
     entry = json.loads(JsonFormatter().format(record))
     assert entry["exc_type"] == "ValueError" and "boom" in entry["exc"]
 

@@ -60,7 +60,7 @@ def test_serves_healthchecks_and_stops_gracefully_on_sigterm(tmp_path: Path) -> 
             == "probe-1"
         )
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        output, _stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()

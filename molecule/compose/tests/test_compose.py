@@ -74,7 +74,7 @@ def goal():
     status, created = http("POST", f"{BACKEND}/api/goals", {"title": text, "description": "train five days a week"})
     assert status == 201, created
     http("POST", f"{BACKEND}/api/goals", {"title": "Run a half marathon", "description": "train three days a week"})
-    _, similar = http("GET", f"{BACKEND}/api/goals/{created['id']}/similar")
+    _status, similar = http("GET", f"{BACKEND}/api/goals/{created['id']}/similar")
     assert similar["items"], "a second running goal should be similar"
     return created, similar["items"]
 
@@ -83,7 +83,7 @@ def assert_goal_intact(goal):
     created, similar = goal
     status, fetched = http("GET", f"{BACKEND}/api/goals/{created['id']}")
     assert status == 200 and fetched["title"] == created["title"]
-    _, again = http("GET", f"{BACKEND}/api/goals/{created['id']}/similar")
+    _status, again = http("GET", f"{BACKEND}/api/goals/{created['id']}/similar")
     assert [g["goal"]["id"] for g in again["items"]] == [g["goal"]["id"] for g in similar]
 
 
@@ -136,7 +136,7 @@ NODE_CONNECT = (
 
 
 @pytest.mark.parametrize(("target", "port", "reachable"), [("backend", 8000, True), ("postgres", 5432, False),
-                                                         ("chromadb", 8000, False)])  # fmt: skip
+                                                           ("chromadb", 8000, False)])  # fmt: skip
 def test_frontend_network_reach(target, port, reachable):
     frontend = services()["frontend"]["Name"]
     result = run(["docker", "exec", frontend, "node", "-e", NODE_CONNECT, target, str(port)], check=False)

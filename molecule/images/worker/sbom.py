@@ -13,7 +13,7 @@ def packages():
                     yield fields["Package"], fields["Version"], fields.get("Architecture", "all")
                 fields = {}
             elif not line.startswith(" ") and ":" in line:
-                key, _, value = line.partition(":")
+                key, _sep, value = line.partition(":")
                 fields[key] = value.strip()
 
 

@@ -251,7 +251,9 @@ def _worker(rel):
 
 
 def test_fifth_service_from_the_catalog_alone_gets_its_objects():
-    found = sorted(os.path.relpath(os.path.join(d, f), WORKER_TREE) for d, _, fs in os.walk(WORKER_TREE) for f in fs)
+    found = sorted(
+        os.path.relpath(os.path.join(d, f), WORKER_TREE) for d, _dirs, fs in os.walk(WORKER_TREE) for f in fs
+    )
     added = sorted(set(found) - set(EXPECTED_FILES) - {"kustomization.yaml"})
     # No port: no Service, no ingress route; no autoscale: no HPA or PDB.
     assert added == ["base/network-policy-worker.yaml", "base/serviceaccount-worker.yaml", "worker/deployment.yaml"]

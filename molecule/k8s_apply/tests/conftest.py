@@ -157,7 +157,7 @@ def assert_goal_intact(goal) -> None:
         status, fetched = http("GET", f"/api/goals/{created['id']}")
         if status != 200:
             return None
-        _, again = http("GET", f"/api/goals/{created['id']}/similar")
+        _status, again = http("GET", f"/api/goals/{created['id']}/similar")
         return fetched, again
 
     fetched, again = until("the goal answers through the ingress", read, timeout=240)

@@ -52,7 +52,7 @@ class RequestLoop(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                status, _ = http("GET", "/api/goals", timeout=5)
+                status, _body = http("GET", "/api/goals", timeout=5)
                 if status == 200:
                     self.ok += 1
                 else:
@@ -157,7 +157,7 @@ def test_backend_hpa_scales_up_under_cpu_load_and_back_down(goal):
              "python3", "-c", burn],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        for _ in range(2)
+        for _burner in range(2)
     ]  # fmt: skip
     try:
         until("the HPA scales the backend up", lambda: replicas("hpa", "desiredReplicas") > low, 240, 5)

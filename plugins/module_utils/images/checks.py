@@ -177,13 +177,13 @@ def scan(components: list[dict], kinds: list[str], *, pypi_url: str, npm_url: st
         pkgs = [c for c in components if c["purl"].startswith("pkg:pypi/")]
         first = pkgs[0]
         probe = f"{pypi_url}/{first['name']}/{first['version']}/json"
-        status, _, msg = http(probe)
+        status, _body, msg = http(probe)
         if status != 200:
             statuses.append(False)
             reasons.append(f"PyPI JSON API (pip-audit's advisory service) answered {status} for {probe}: {msg}")
         else:
             for comp in pkgs:
-                code, body, _ = http(f"{pypi_url}/{comp['name']}/{comp['version']}/json")
+                code, body, _error = http(f"{pypi_url}/{comp['name']}/{comp['version']}/json")
                 vulns = (body or {}).get("vulnerabilities") if code == 200 and isinstance(body, dict) else None
                 if vulns:
                     findings.append(f"{comp['name']} {comp['version']} " + ",".join(v.get("id", "?") for v in vulns))

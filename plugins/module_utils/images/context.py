@@ -75,7 +75,7 @@ class Ignore:
             if line in ("", "."):
                 continue
             self.rules.append((negate, _glob_regex(line), line))
-        self.has_exceptions = any(negate for negate, _, _ in self.rules)
+        self.has_exceptions = any(negate for negate, _regex, _line in self.rules)
 
     @classmethod
     def read(cls, context: str) -> Ignore:
@@ -93,7 +93,7 @@ class Ignore:
         for n in range(1, len(parts)):
             parents.append("/".join(parts[:n]))
         result = False
-        for negate, regex, _ in self.rules:
+        for negate, regex, _line in self.rules:
             if regex.match(rel) or any(regex.match(parent) for parent in parents):
                 result = not negate
         return result

@@ -47,7 +47,7 @@ def _loopback(host: str) -> bool:
 def split_ref(ref: str) -> tuple[str, str, str]:
     """registry, repository, tag of ``registry/repo/path:tag``."""
     registry, rest = ref.split("/", 1)
-    repo, _, tag = rest.rpartition(":") if ":" in rest.rsplit("/", 1)[-1] else (rest, "", "latest")
+    repo, _sep, tag = rest.rpartition(":") if ":" in rest.rsplit("/", 1)[-1] else (rest, "", "latest")
     return registry, repo, tag
 
 
@@ -106,7 +106,7 @@ class Registry:
 
     def digest(self, repo: str, tag: str) -> str:
         """The manifest digest ``repo:tag`` points at, or '' when the tag does not exist."""
-        status, headers, _ = self._request("HEAD", repo, tag)
+        status, headers, _body = self._request("HEAD", repo, tag)
         if status == 404:
             return ""
         if status != 200:
@@ -119,7 +119,7 @@ class Registry:
         if status != 200:
             raise RegistryError(f"{self.host}/{repo}:{source}: no such manifest (GET answered {status})")
         content_type = headers.get("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
-        status, headers, _ = self._request("PUT", repo, target, data=body, content_type=content_type)
+        status, headers, _body = self._request("PUT", repo, target, data=body, content_type=content_type)
         if status not in (200, 201):
             raise RegistryError(f"{self.host}/{repo}:{target}: PUT manifest answered {status}")
         return headers.get("Docker-Content-Digest", "")

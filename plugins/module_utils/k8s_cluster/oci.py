@@ -156,16 +156,16 @@ class Registry:
             conn.close()
 
     def ping(self) -> None:
-        status, _, data = self._request("GET", "/v2/")
+        status, _headers, data = self._request("GET", "/v2/")
         if status != 200:
             raise RegistryError(f"registry {self.host} answered {status} to /v2/: {data[:200]!r}")
 
     def has_blob(self, repo: str, digest: str) -> bool:
-        status, _, _ = self._request("HEAD", f"/v2/{repo}/blobs/{digest}")
+        status, _headers, _body = self._request("HEAD", f"/v2/{repo}/blobs/{digest}")
         return status == 200
 
     def manifest_digest(self, repo: str, ref: str) -> str:
-        status, headers, _ = self._request("HEAD", f"/v2/{repo}/manifests/{ref}", headers={"Accept": MANIFEST})
+        status, headers, _body = self._request("HEAD", f"/v2/{repo}/manifests/{ref}", headers={"Accept": MANIFEST})
         if status != 200:
             return ""
         return {k.lower(): v for k, v in headers.items()}.get("docker-content-digest", "")
@@ -180,7 +180,7 @@ class Registry:
         location = {k.lower(): v for k, v in headers.items()}["location"]
         parsed = urlsplit(location)
         path = parsed.path + "?" + (parsed.query + "&" if parsed.query else "") + f"digest={digest}"
-        status, _, body = self._request(
+        status, _headers, body = self._request(
             "PUT",
             path,
             body=data,

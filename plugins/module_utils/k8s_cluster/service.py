@@ -135,7 +135,10 @@ class Manager:
         """The component's own pid (the supervisor's child under daemon), 0 when not running."""
         if self.kind == "systemd":
             out = subprocess.run(
-                [self.systemctl, "show", "-p", "MainPID", "--value", spec.name], capture_output=True, text=True
+                [self.systemctl, "show", "-p", "MainPID", "--value", spec.name],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             return int(out.stdout.strip() or 0)
         try:

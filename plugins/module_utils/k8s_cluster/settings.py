@@ -269,7 +269,7 @@ def downloads(catalog: dict, sources: dict, binaries_dir: str, urls: dict, check
         if sources[name] != "url":
             continue
         for binary in comp["packages"]:
-            url, _, member = urls[binary].partition("#")
+            url, _sep, member = urls[binary].partition("#")
             out.append(
                 {
                     "component": name,

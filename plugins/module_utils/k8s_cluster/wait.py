@@ -181,13 +181,13 @@ def pod_report(api: Api, ns: str, selector: str, log_lines: int) -> str:
         out.append(f"pod {ns}/{name}: phase {st.get('phase')}")
         for cs in st.get("containerStatuses") or []:
             state = cs.get("state") or {}
-            (kind, detail), *_ = state.items() or [("unknown", {})]
+            (kind, detail), *_others = state.items() or [("unknown", {})]
             out.append(
                 f"  container {cs['name']}: {kind} {detail.get('reason', '')} {detail.get('message', '')[:300]}"
                 f" restarts={cs.get('restartCount', 0)} ready={cs.get('ready')}"
             )
         fs = urllib.parse.urlencode({"fieldSelector": f"involvedObject.name={name}"})
-        _, events = api.get(f"/api/v1/namespaces/{ns}/events?{fs}")
+        _status, events = api.get(f"/api/v1/namespaces/{ns}/events?{fs}")
         for ev in (events.get("items") if isinstance(events, dict) else [])[-8:]:
             out.append(f"  event {ev.get('type')} {ev.get('reason')}: {ev.get('message', '')[:300]}")
         for cs in st.get("containerStatuses") or []:
@@ -273,7 +273,7 @@ def evidence(api: Api, failing: dict, logs: dict[str, str], running: dict[str, b
         if selector:
             parts.append(pod_report(api, ns, selector, log_lines))
     if failing["check"] == "apiservice":
-        _, body = api.get(f"/apis/apiregistration.k8s.io/v1/apiservices/{failing['target']}")
+        _status, body = api.get(f"/apis/apiregistration.k8s.io/v1/apiservices/{failing['target']}")
         svc = (body.get("spec") or {}).get("service") if isinstance(body, dict) else None
         if svc:
             parts.append(f"backed by service {svc.get('namespace')}/{svc.get('name')}")

@@ -80,7 +80,7 @@ def _probe(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plugins.module_utils.probes", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m plugins.module_utils.probes", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     lint = sub.add_parser("lint", help="lint Kubernetes manifests and Compose files")

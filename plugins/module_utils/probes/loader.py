@@ -434,7 +434,7 @@ def _service_lines(node) -> dict:
         return {}
     for key, value in node.value:
         if isinstance(key, yaml.ScalarNode) and key.value == "services" and isinstance(value, yaml.MappingNode):
-            return {k.value: k.start_mark.line + 1 for k, _ in value.value if isinstance(k, yaml.ScalarNode)}
+            return {k.value: k.start_mark.line + 1 for k, _value in value.value if isinstance(k, yaml.ScalarNode)}
     return {}
 
 
@@ -748,10 +748,10 @@ def _to_mapping(key: str, value):
             result[text] = {"condition": "service_started"}
         elif key == "extra_hosts":
             sep = "=" if "=" in text else ":"
-            host, _, addr = text.partition(sep)
+            host, _sep, addr = text.partition(sep)
             result[host] = addr
         elif "=" in text:
-            name, _, val = text.partition("=")
+            name, _sep, val = text.partition("=")
             result[name] = val
         else:
             result[text] = None

@@ -74,7 +74,7 @@ def _status_ranges(value) -> list:
     ranges = []
     for item in items:
         text = str(item)
-        low, _, high = text.partition("-")
+        low, _sep, high = text.partition("-")
         try:
             ranges.append((int(low), int(high or low)))
         except ValueError as exc:

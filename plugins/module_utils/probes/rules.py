@@ -681,13 +681,13 @@ def _resources(c: kube.Container, key: str) -> dict:
 def effective_requests(ctx: Context, obj: K8sObject, c: kube.Container) -> set[str]:
     """Resources the container has a request for once admitted: its own requests, its limits (the API
     server copies a limit into a missing request) and its namespace's LimitRange defaults."""
-    defaults, _ = ctx.limit_range_defaults(obj.namespace)
+    defaults, _limits = ctx.limit_range_defaults(obj.namespace)
     return set(_resources(c, "requests")) | set(_resources(c, "limits")) | set(defaults)
 
 
 def effective_limits(ctx: Context, obj: K8sObject, c: kube.Container) -> set[str]:
     """Resources the container has a limit for once admitted: its own and its LimitRange's defaults."""
-    _, defaults = ctx.limit_range_defaults(obj.namespace)
+    _requests, defaults = ctx.limit_range_defaults(obj.namespace)
     return set(_resources(c, "limits")) | set(defaults)
 
 
@@ -1153,7 +1153,7 @@ def service_port_not_probed(ctx):
                         served.setdefault(number, index)
                 if probed is None or not served or probed in served:
                     continue
-                number, index = next(iter(served.items()))
+                (number, index), *_others = served.items()
                 ports = ", ".join(str(n) for n in served)
                 yield Hit(
                     svc.file,

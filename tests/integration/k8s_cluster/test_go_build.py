@@ -40,7 +40,10 @@ def test_builds_static_binaries_once_and_then_finds_them_current(builder, tmp_pa
     assert subprocess.run([str(dest / "pause"), "-v"], capture_output=True, text=True, check=True).stdout.startswith(
         "pause"
     )
-    assert "statically linked" in subprocess.run(["file", str(dest / "toolbox")], capture_output=True, text=True).stdout
+    assert (
+        "statically linked"
+        in subprocess.run(["file", str(dest / "toolbox")], capture_output=True, text=True, check=True).stdout
+    )
     assert gobuild.status(tools(TOOLS), str(dest), builder.go_version())["current"]
     second = builder.build(tools(TOOLS), str(dest), str(tmp_path / "work"))
     assert second["built"] is False

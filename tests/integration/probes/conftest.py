@@ -81,7 +81,7 @@ def tcp_server():
         sock.settimeout(0.2)
         while not stop.is_set():
             try:
-                conn, _ = sock.accept()
+                conn, _addr = sock.accept()
                 conn.close()
             except OSError:
                 continue

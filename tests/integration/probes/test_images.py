@@ -103,12 +103,12 @@ def test_binary_missing_fails(image, test):
 )
 def test_binary_present_passes(image, test):
     result = engine.lint(definitions=[_compose(image, test)])
-    assert "compose-healthcheck-binary-missing" not in {r for r, _ in _rules(result)}
+    assert "compose-healthcheck-binary-missing" not in {r for r, _obj in _rules(result)}
 
 
 def test_image_not_local_is_not_checked():
     result = engine.lint(definitions=[_compose("goaltrajectory-probes-test/absent:0", ["CMD", "curl"])])
-    assert "compose-healthcheck-binary-missing" not in {r for r, _ in _rules(result)}
+    assert "compose-healthcheck-binary-missing" not in {r for r, _obj in _rules(result)}
 
 
 def test_image_healthcheck_satisfies_service_healthy(image, image_with_healthcheck):

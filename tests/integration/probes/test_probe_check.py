@@ -83,7 +83,7 @@ def test_readiness_keeps_trying_until_the_deadline(free_port):
 
 
 def test_timeout_and_success_threshold(http_server):
-    port, _ = http_server(delay=0.5)
+    port, _behaviour = http_server(delay=0.5)
     result = prober.run_probes(
         [{"name": "slow", "type": "liveness", "httpGet": {"port": port}, "timeoutSeconds": 0.1, "periodSeconds": 0.2}],
         deadline=5,
@@ -119,7 +119,7 @@ def test_accepted_status_and_initial_delay(http_server):
 def test_targets_run_concurrently(http_server):
     targets = []
     for index in range(20):
-        port, _ = http_server(delay=0.3)
+        port, _behaviour = http_server(delay=0.3)
         targets.append({"name": f"t{index}", "httpGet": {"port": port}})
     started = time.monotonic()
     result = prober.run_probes(targets, deadline=20, concurrency=20)
@@ -129,7 +129,7 @@ def test_targets_run_concurrently(http_server):
 
 
 def test_calibrate_recommends_above_p99(http_server):
-    port, _ = http_server(ready_after=0.4, delay=0.02)
+    port, _behaviour = http_server(ready_after=0.4, delay=0.02)
     result = prober.run_probes(
         [{"name": "api", "type": "startup", "httpGet": {"port": port}, "periodSeconds": 0.1, "failureThreshold": 100}],
         deadline=10,

@@ -162,7 +162,7 @@ def test_ps_records_from_inspect_read_like_compose_ps():
         "9/tcp": None,
     }
     inspected.append({**_container("once"), "Config": {"Labels": {"com.docker.compose.service": "x",
-                                                                    "com.docker.compose.oneoff": "True"}}})  # fmt: skip
+                                                                  "com.docker.compose.oneoff": "True"}}})  # fmt: skip
     records = cp.ps_records(inspected)
     assert records == [
         {"ID": "backend-0123456789abcdef", "Name": "gt-backend-1", "Service": "backend", "Image": "gt/backend:1",

@@ -103,7 +103,7 @@ def test_scan_finds_pypi_and_npm_advisories(server):
 
 
 def test_scan_not_answered_says_why(server):
-    _, url = server
+    _srv, url = server
     comps = [{"name": "a", "version": "1", "purl": "pkg:pypi/a@1"}]
     out = checks.scan(comps, ["pypi"], pypi_url=f"{url}/elsewhere", npm_url=url)
     assert out["status"] == "not scanned" and "answered 404" in out["reason"]

@@ -77,7 +77,7 @@ def test_digest_and_retag_fetch_a_bearer_token_once_per_scope(reg):
     assert reg.put == [("/v2/app/manifests/latest", MANIFEST_TYPE, MANIFEST)]
     tokens = [seen for seen in reg.seen if seen[1].startswith("/token")]
     # Basic auth for the realm; one token for pull, one for pull,push.
-    assert [auth for _, _, auth in tokens] == ["Basic dTpw", "Basic dTpw"]
+    assert [auth for _method, _path, auth in tokens] == ["Basic dTpw", "Basic dTpw"]
     assert "scope=repository%3Aapp%3Apull%2Cpush" in tokens[1][1]
 
 
@@ -134,7 +134,7 @@ def test_golden_download_checks_the_sha1(npm, tmp_path):
 
 
 def test_golden_download_names_what_it_could_not_fetch(npm, tmp_path):
-    _, url = npm
+    _srv, url = npm
     missing = {**BASE, "download": {**BASE["download"], "version": "0.0.0"}}
     why = r"cannot download node@0\.0\.0 from http://127\.0\.0\.1:\d+: HTTP Error 404"
     with pytest.raises(golden.GoldenError, match=why):

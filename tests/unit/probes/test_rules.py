@@ -204,7 +204,7 @@ CASES = {
         lambda d: _set(c0(d)["readinessProbe"], "terminationGracePeriodSeconds", 10),
         lambda d: _set(c0(d)["livenessProbe"], "terminationGracePeriodSeconds", 10),
     ),
-    "init-container-probe": (lambda d: add_init(d), lambda d: add_init(d, restartPolicy="Always")),
+    "init-container-probe": (add_init, lambda d: add_init(d, restartPolicy="Always")),
     "probe-timing-invalid": (
         lambda d: _set(c0(d)["readinessProbe"], "periodSeconds", 0),
         lambda d: _set(c0(d)["readinessProbe"], "initialDelaySeconds", 0),
