@@ -60,21 +60,26 @@ deploy: setup ## Deploy to the inventory in ENV (default dev: this host's Docker
 destroy: setup ## Remove what `make deploy` started (volumes kept unless -e compose_purge_volumes=true)
 	ansible-playbook playbooks/destroy.yml -i $(INVENTORY) $(ANSIBLE_ARGS)
 
-lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint
+lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint, ansible-test sanity
 	yamllint --strict .
 	ansible-lint
 	ruff check .
 	ruff format --check .
 	@files=$$(find docker -name 'Dockerfile*' 2>/dev/null); \
 	  if [ -n "$$files" ]; then hadolint $$files; fi
+	@$(MAKE) --no-print-directory sanity
 
-# ansible-test sanity, offline. ansible-test wants its working directory (symlinks resolved) inside
-# ansible_collections/<namespace>/<name>/, so it runs on a copy of what git tracks (new files too)
-# under build/, made a git repository of its own so that ansible-test lists the copy's files, not
-# this checkout's (it takes the file list from the nearest git repository). Each of its tests runs in a venv it creates without pip (~/.ansible/test/venv) and
-# bootstraps with a get-pip script from ci-files.testing.ansible.com, which is not reachable here:
-# tests/sanity/seed_get_pip.py writes that script, from PyPI's pip wheel, to the cache path
-# ansible-test reads first (~/.ansible/test/cache). The tests' pinned requirements come from PyPI.
+# ansible-test sanity, offline: only PyPI is needed. ansible-test runs each sanity test in a venv
+# of its own (~/.ansible/test/venv), created without pip, and bootstraps pip into it with a get-pip
+# script downloaded from ci-files.testing.ansible.com, a host our machines do not reach (--venv
+# bootstraps its venv the same way; --docker pulls its test image from quay.io, not reachable either,
+# and needs the engine). tests/sanity/seed_get_pip.py writes that script, built from PyPI's pip
+# wheel, where ansible-test looks first (~/.ansible/test/cache/get_pip_<version>.py); the tests'
+# pinned requirements then come from PyPI.
+# ansible-test wants its working directory, symlinks resolved, inside
+# ansible_collections/<namespace>/<name>/: it runs on a copy of what git lists (new files too) under
+# build/, made a git repository of its own, since ansible-test lists files with git from the nearest
+# repository. Ignore entries, each with its reason: tests/sanity/ignore-<ansible-core minor>.txt.
 SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/goaltrajectory/platform
 
 sanity: setup ## ansible-test sanity on the venv's Python, offline (PyPI only); ignores in tests/sanity/
