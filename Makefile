@@ -83,6 +83,8 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint, ansi
 SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/goaltrajectory/platform
 
 sanity: setup ## ansible-test sanity on the venv's Python, offline (PyPI only); ignores in tests/sanity/
+	@if grep -Hnv ' # ' $(wildcard tests/sanity/ignore-*.txt) /dev/null; then \
+	  echo "Each line of tests/sanity/ignore-*.txt needs its reason after ' # '."; exit 1; fi
 	python tests/sanity/seed_get_pip.py
 	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	@git ls-files -z --cached --others --exclude-standard | \
