@@ -17,7 +17,7 @@ description:
     advisory endpoint, and checks the Debian packages against the security archive (C(apt-get -s dist-upgrade) in a
     throwaway root container).
   - With O(scan_db_dir), scans each image offline with osv-scanner (O(scanner)) against that advisory database
-    (C(<Ecosystem>/all.zip) files in osv.dev's format): its Debian packages, Python distributions and npm packages
+    (C(<Ecosystem>/all.zip) files in osv.dev's format) - its Debian packages, Python distributions and npm packages
     (C(node_modules/.package-lock.json) and the image's CycloneDX SBOM). An ecosystem of the image without its
     C(all.zip) makes the result C(not scanned). Findings at or above O(severity_threshold) fail the run when
     O(scan_required) or O(scan_fail_on_vulnerabilities) is true, naming package, version and advisory.
