@@ -44,19 +44,17 @@ def _dpkg_source(status: str, package: str) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def backend():
     """The newest backend image and the versions osv-scanner must find in it."""
-    refs = subprocess.run(
-        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", REPOSITORY],
-        capture_output=True,
-        text=True,
-        check=False,
+    listed = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=False
     ).stdout.split()
-    refs = [r for r in refs if not r.endswith(":<none>")]
+    # make deploy tags goaltrajectory/backend, molecule/images 127.0.0.1:5000/goaltrajectory/backend.
+    refs = [r for r in listed if re.match(rf"^([^/]+/)?{REPOSITORY}:", r) and not r.endswith(":<none>")]
     if not refs:
         pytest.fail(f"no {REPOSITORY} image: run molecule/images or make deploy first")
     engine = docker.Docker()
     ref = refs[0]
     image = engine.inspect([ref])[ref]
-    wanted = {"/var/lib/dpkg/status", "/etc/os-release"}
+    wanted = {"/var/lib/dpkg/status", "/etc/os-release", "/usr/lib/os-release"}  # the first links to the last
     with engine.save(image["Id"]) as stream:
         tree = imagefs.read_saved(stream, wanted)
     source, version = _dpkg_source(tree.read("/var/lib/dpkg/status").decode(), "libc6")
