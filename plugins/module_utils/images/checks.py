@@ -403,7 +403,10 @@ def failures(name: str, ref: str, result: dict, settings: dict) -> list[str]:
     scan_res, sec = result["scan"], result["debian_security"]
     vuln = result.get("vuln_scan") or osv.not_scanned("")
     offline = vuln["status"] == "scanned"
-    if settings["scan_required"] and result["ecosystems"] and scan_res["status"] != "scanned" and not offline:
+    # Check mode does not query or scan: "would" is not a failure (the real run decides).
+    would_query = scan_res["reason"].startswith("check mode") or vuln["reason"].startswith("check mode")
+    unscanned = scan_res["status"] != "scanned" and not offline and not would_query
+    if settings["scan_required"] and result["ecosystems"] and unscanned:
         out.append(f"{ref}: not scanned ({scan_res['reason']}) and images_scan_required is true")
     if settings["fail_on_vulnerabilities"] and scan_res["findings"]:
         out.append(f"{ref}: known vulnerabilities {scan_res['findings']}")
