@@ -1,11 +1,11 @@
-"""The offline vulnerability gate with the real osv-scanner on our real backend image.
+"""The offline vulnerability gate with the real osv-scanner on our real backend and frontend images.
 
 The images role's tools.yml builds osv-scanner (goaltrajectory.platform.k8s_cluster_go_build,
 github.com/google/osv-scanner/v2) into its tools dir, or finds it current; image_check then scans
-the backend image (built by molecule/images or make deploy) against small advisory databases in
-osv.dev's own format (<Ecosystem>/all.zip of OSV JSON) written here, each advisory against a
-package version read from the image itself: glibc (libc6's source package) from its dpkg database
-and fastapi from its Python site-packages.
+the images (built by molecule/images or make deploy) against small advisory databases in osv.dev's
+own format (<Ecosystem>/all.zip of OSV JSON) written here, each advisory against a package version
+read from the image itself: glibc (libc6's source package) from the backend's dpkg database,
+fastapi from its Python site-packages, next from the frontend's SBOM.
 """
 
 from __future__ import annotations
@@ -41,19 +41,23 @@ def _dpkg_source(status: str, package: str) -> tuple[str, str]:
     raise AssertionError(f"{package} is not installed in the image")
 
 
-@pytest.fixture(scope="module")
-def backend():
-    """The newest backend image and the versions osv-scanner must find in it."""
+def _newest(repository: str) -> tuple[str, dict]:
+    """The newest tag of one of our images and its inspect object."""
     listed = subprocess.run(
         ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=False
     ).stdout.split()
-    # make deploy tags goaltrajectory/backend, molecule/images 127.0.0.1:5000/goaltrajectory/backend.
-    refs = [r for r in listed if re.match(rf"^([^/]+/)?{REPOSITORY}:", r) and not r.endswith(":<none>")]
+    # make deploy tags goaltrajectory/<name>, molecule/images 127.0.0.1:5000/goaltrajectory/<name>.
+    refs = [r for r in listed if re.match(rf"^([^/]+/)?{repository}:", r) and not r.endswith(":<none>")]
     if not refs:
-        pytest.fail(f"no {REPOSITORY} image: run molecule/images or make deploy first")
+        pytest.fail(f"no {repository} image: run molecule/images or make deploy first")
+    return refs[0], docker.Docker().inspect([refs[0]])[refs[0]]
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """The newest backend image and the versions osv-scanner must find in it."""
     engine = docker.Docker()
-    ref = refs[0]
-    image = engine.inspect([ref])[ref]
+    ref, image = _newest(REPOSITORY)
     wanted = {"/var/lib/dpkg/status", "/etc/os-release", "/usr/lib/os-release"}  # the first links to the last
     with engine.save(image["Id"]) as stream:
         tree = imagefs.read_saved(stream, wanted)
@@ -96,10 +100,10 @@ def _database(root: Path, advisories: dict[str, list[dict]]) -> Path:
     return root
 
 
-def _scan(run_playbook, backend, work: Path, db: str, *, required: bool = True, threshold: str = "HIGH"):
+def _scan(run_playbook, image, work: Path, db: str, *, required: bool = True, threshold: str = "HIGH"):
     work.mkdir(parents=True, exist_ok=True)
     extra = {
-        "osv_test_images": backend["images"],
+        "osv_test_images": image["images"],
         "osv_test_work": str(work),
         "images_scan_db_dir": db,
         "images_scan_required": required,
@@ -187,6 +191,27 @@ def test_no_database_given_is_not_scanned_and_says_why(run_playbook, backend, tm
         "gating": [],
     }
     assert "vulnerabilities not scanned (no advisory database given (images_scan_db_dir))" in out["report"][0]
+
+
+def test_the_frontends_npm_packages_are_scanned_from_its_sbom(run_playbook, tmp_path):
+    """Next.js standalone output has no node_modules/.package-lock.json: the SBOM the image ships is what is read."""
+    ref, image = _newest("goaltrajectory/frontend")
+    sbom_path = image["Config"]["Labels"]["org.goaltrajectory.sbom"]
+    with docker.Docker().save(image["Id"]) as stream:
+        tree = imagefs.read_saved(stream, {sbom_path})
+    components = json.loads(tree.read(sbom_path))["components"]
+    next_version = next(c["version"] for c in components if c.get("purl", "").startswith("pkg:npm/next@"))
+    advisory = _advisory("GT-OSV-TEST-0004", "npm", "next", next_version)
+    advisory["database_specific"] = {"severity": "HIGH"}
+    db = _database(tmp_path / "db", {"Debian": [], "PyPI": [], "npm": [advisory]})
+    frontend = {"images": {"frontend": {"id": image["Id"], "ref": ref, "base": "", "budget_mb": 1000}}}
+    result, out = _scan(run_playbook, frontend, tmp_path / "work", str(db))
+    assert result.returncode != 0
+    scan = out["images"]["frontend"]["vuln_scan"]
+    npm = {c["purl"] for c in components if c.get("purl", "").startswith("pkg:npm/")}
+    assert scan["status"] == "scanned" and scan["packages"]["npm"] == len(npm), scan["packages"]
+    assert f"next {next_version} (npm) GT-OSV-TEST-0004 HIGH (database_specific.severity)" in out["msg"]
+    assert scan["findings"][0]["source"] == sbom_path
 
 
 BAD_INPUT = {
