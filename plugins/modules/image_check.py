@@ -16,8 +16,14 @@ description:
   - Scans the SBOM's language packages (ecosystems from the purl types) against the PyPI JSON API and the npm bulk
     advisory endpoint, and checks the Debian packages against the security archive (C(apt-get -s dist-upgrade) in a
     throwaway root container).
+  - With O(scan_db_dir), scans each image offline with osv-scanner (O(scanner)) against that advisory database
+    (C(<Ecosystem>/all.zip) files in osv.dev's format) - its Debian packages, Python distributions and npm packages
+    (C(node_modules/.package-lock.json) and the image's CycloneDX SBOM). An ecosystem of the image without its
+    C(all.zip) makes the result C(not scanned). Findings at or above O(severity_threshold) fail the run when
+    O(scan_required) or O(scan_fail_on_vulnerabilities) is true, naming package, version and advisory.
   - Caches per image ID in O(cache_dir) -- the filesystem facts for as long as the image exists, the scan and the
-    security-archive check for O(max_age_hours), since the outside world moves on.
+    security-archive check for O(max_age_hours), since the outside world moves on; the offline scan per image ID,
+    database content digest and scanner digest, with no expiry (nothing else changes its answer).
   - Fails, after checking every image, with the reasons and the partial result.
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
@@ -28,7 +34,7 @@ attributes:
   check_mode:
     support: full
     details: Evaluates the policy (reading the filesystem when it is not cached) and reuses cached results; runs no
-      container, queries no advisory service and writes no file.
+      container and no scanner, queries no advisory service and writes no file.
   diff_mode:
     support: none
   idempotent:
@@ -80,13 +86,38 @@ options:
     type: bool
     default: true
   scan_required:
-    description: Fail when an image with Python or npm packages could not be scanned.
+    description:
+      - Fail when an image with Python or npm packages could not be scanned (by the online lookups or, with
+        O(scan_db_dir), offline).
+      - With O(scan_db_dir), also fail when the offline scan could not be done and on its findings at or above
+        O(severity_threshold).
     type: bool
     default: false
   scan_fail_on_vulnerabilities:
-    description: Fail when a scan reports known vulnerabilities.
+    description: Fail when a scan reports known vulnerabilities (offline scan - at or above O(severity_threshold)).
     type: bool
     default: false
+  scan_db_dir:
+    description:
+      - Advisory database for the offline scan, a directory of C(<Ecosystem>/all.zip) files as osv.dev publishes
+        them (or osv-scanner's own C(osv-scanner/<Ecosystem>/all.zip) cache). Empty - no offline scan (its result
+        says C(not scanned) and why).
+    type: path
+    default: ""
+  scanner:
+    description: The osv-scanner v2 binary (needed when O(scan_db_dir) is set).
+    type: path
+    default: ""
+  severity_threshold:
+    description: Lowest severity of an offline finding that fails the run (CVSS rating or the advisory's own).
+    type: str
+    choices: [LOW, MEDIUM, HIGH, CRITICAL]
+    default: HIGH
+  unknown_severity:
+    description: What an advisory without any severity counts as (Debian's own advisories have none).
+    type: str
+    choices: [LOW, MEDIUM, HIGH, CRITICAL]
+    default: CRITICAL
   pypi_url:
     description: PyPI JSON API base URL.
     type: str
@@ -116,7 +147,9 @@ EXAMPLES = r"""
 RETURN = r"""
 images:
   description: Per image name, C(policy) (C(passed), C(violations), C(uid), C(size), C(bytes_over_base)), C(sbom)
-    (stored path), C(sbom_components), C(ecosystems), C(scan), C(debian_security) and C(cache) (what was reused).
+    (stored path), C(sbom_components), C(ecosystems), C(scan), C(vuln_scan) (C(status), C(reason), C(packages) per
+    ecosystem, C(findings) with C(package), C(version), C(advisory), C(severity), C(gating) - the findings at or above
+    the threshold), C(debian_security) and C(cache) (what was reused).
   returned: always
   type: dict
 report:
@@ -138,7 +171,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import build as build_mod
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import checks, imagefs
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import checks, imagefs, osv
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import docker as dk
 
 
@@ -160,6 +193,10 @@ def main() -> None:
             "pypi_url": {"type": "str", "default": "https://pypi.org/pypi"},
             "npm_audit_url": {"type": "str", "default": "https://registry.npmjs.org/-/npm/v1/security/advisories/bulk"},
             "security_check": {"type": "str", "choices": ["warn", "fail", "skip"], "default": "warn"},
+            "scan_db_dir": {"type": "path", "default": ""},
+            "scanner": {"type": "path", "default": ""},
+            "severity_threshold": {"type": "str", "choices": list(osv.THRESHOLDS), "default": "HIGH"},
+            "unknown_severity": {"type": "str", "choices": list(osv.THRESHOLDS), "default": "CRITICAL"},
         },
         supports_check_mode=True,
     )
@@ -177,6 +214,14 @@ def main() -> None:
         "pypi_url": p["pypi_url"],
         "npm_url": p["npm_audit_url"],
         "security_check": p["security_check"],
+        "severity_threshold": p["severity_threshold"],
+        "unknown_severity": p["unknown_severity"],
+        "scan_db": osv.prepare(
+            p["scan_db_dir"] if p["scan"] else "",
+            p["scanner"],
+            os.path.join(p["cache_dir"], "osv-digests.json"),
+            check_mode=module.check_mode,
+        ),
     }
     result = {"changed": False, "images": {}, "report": [], "failures": []}
     docker = dk.Docker()
@@ -215,7 +260,11 @@ def main() -> None:
             if document is not None and not module.check_mode and build_mod.write_file(out["sbom"], document):
                 result["changed"] = True
         result["images"][name] = out
-        pol, scan, sec = out["policy"], out["scan"], out["debian_security"]
+        pol, scan, sec, vuln = out["policy"], out["scan"], out["debian_security"], out["vuln_scan"]
+        vuln["gating"] = [
+            osv.describe(f, p["unknown_severity"])
+            for f in osv.gating(vuln["findings"], p["severity_threshold"], p["unknown_severity"])
+        ]
         sec_text = (
             f"failed: {sec['error']}"
             if sec["error"]
@@ -229,7 +278,16 @@ def main() -> None:
             + ("policy passed" if not pol["violations"] else "VIOLATIONS: " + "; ".join(pol["violations"]))
             + f"; SBOM {out['sbom_components']} components {out['ecosystems']}"
             + f"; scan {scan['status']} ({scan['reason']})"
-            + f", findings {scan['findings']}; Debian security {sec_text}; cache {out['cache']}; {out['seconds']} s"
+            + f", findings {scan['findings']}"
+            + f"; vulnerabilities {vuln['status']} ({vuln['reason']}"
+            + (f"; packages {vuln['packages']}" if vuln.get("packages") else "")
+            + (
+                f"; {len(vuln['findings'])} findings, {len(vuln['gating'])} at or above {p['severity_threshold']}"
+                + (": " + "; ".join(vuln["gating"]) if vuln["gating"] else "")
+                if vuln["status"] == "scanned" or vuln["findings"]
+                else ""
+            )
+            + f"); Debian security {sec_text}; cache {out['cache']}; {out['seconds']} s"
         )
         result["failures"] += checks.failures(name, spec["ref"], out, settings)
     for name in skipped:

@@ -26,6 +26,7 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - goaltrajectory.platform.attributes
+  - goaltrajectory.platform.k8s_tree
 attributes:
   check_mode:
     support: full
@@ -38,26 +39,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  kubeconfig:
-    description: Kubeconfig file.
-    type: path
-    required: true
-  context:
-    description: Kubeconfig context; empty for the current one.
-    type: str
-  objects:
-    description: The objects in apply order, each C({object, wait}) as the k8s role renders them.
-    type: list
-    elements: dict
-    required: true
-  secrets:
-    description: Secret name -> C(data) (base64 values) merged into the rendered Secret of that name.
-    type: dict
-    default: {}
-  field_manager:
-    description: Server-side apply field manager.
-    type: str
-    default: goaltrajectory-platform
   force_conflicts:
     description: Take over fields another manager owns (C(--force-conflicts)).
     type: bool
@@ -139,11 +120,7 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "kubeconfig": {"type": "path", "required": True},
-            "context": {"type": "str"},
-            "objects": {"type": "list", "elements": "dict", "required": True},
-            "secrets": {"type": "dict", "default": {}, "no_log": True},
-            "field_manager": {"type": "str", "default": "goaltrajectory-platform"},
+            **runner.TREE_ARGS,
             "force_conflicts": {"type": "bool", "default": True},
             "wait": {"type": "bool", "default": True},
             "wait_timeout": {"type": "int", "default": 600},

@@ -24,6 +24,7 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - goaltrajectory.platform.attributes
+  - goaltrajectory.platform.k8s_tree
 attributes:
   check_mode:
     support: full
@@ -35,26 +36,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  kubeconfig:
-    description: Kubeconfig file.
-    type: path
-    required: true
-  context:
-    description: Kubeconfig context; empty for the current one.
-    type: str
-  objects:
-    description: The objects in apply order, each C({object, file}) as the k8s role builds them.
-    type: list
-    elements: dict
-    required: true
-  secrets:
-    description: Secret name -> C(data) (base64 values) merged into the Secret of that name; compared, never shown.
-    type: dict
-    default: {}
-  field_manager:
-    description: Server-side apply field manager the tree is applied with.
-    type: str
-    default: goaltrajectory-platform
   connect_timeout:
     description: Seconds the API server has to answer before the cluster counts as unreachable.
     type: int
@@ -100,11 +81,7 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "kubeconfig": {"type": "path", "required": True},
-            "context": {"type": "str"},
-            "objects": {"type": "list", "elements": "dict", "required": True},
-            "secrets": {"type": "dict", "default": {}, "no_log": True},
-            "field_manager": {"type": "str", "default": "goaltrajectory-platform"},
+            **runner.TREE_ARGS,
             "connect_timeout": {"type": "int", "default": 5},
         },
         supports_check_mode=True,

@@ -208,22 +208,17 @@ def test_secret_is_encrypted_in_etcd_and_tokens_are_not_mounted():
             assert not any("serviceaccount" in m for m in mounts), (name, mounts)
 
 
+def set_hpa_min(name: str, replicas: int) -> None:
+    kubectl("patch", "hpa", name, "-n", NS, "--type=merge", "-p", json.dumps({"spec": {"minReplicas": replicas}}))
+
+
 def test_quota_admits_a_rolling_update_with_every_autoscaler_at_its_max():
     """Pin each HPA at its max, roll both apps: every pod (max + one surge each) is admitted."""
     hpas = {h["metadata"]["name"]: h["spec"] for h in get("hpa")["items"]}
     since = utc_now()
     try:
         for name, spec in hpas.items():
-            kubectl(
-                "patch",
-                "hpa",
-                name,
-                "-n",
-                NS,
-                "--type=merge",
-                "-p",
-                json.dumps({"spec": {"minReplicas": spec["maxReplicas"]}}),
-            )
+            set_hpa_min(name, spec["maxReplicas"])
         for name, spec in hpas.items():
 
             def at_max(n=name, m=spec["maxReplicas"]):
@@ -237,15 +232,6 @@ def test_quota_admits_a_rolling_update_with_every_autoscaler_at_its_max():
         assert quota_refusals(since) == []
     finally:
         for name, spec in hpas.items():
-            kubectl(
-                "patch",
-                "hpa",
-                name,
-                "-n",
-                NS,
-                "--type=merge",
-                "-p",
-                json.dumps({"spec": {"minReplicas": spec["minReplicas"]}}),
-            )
+            set_hpa_min(name, spec["minReplicas"])
             # Back to the minimum at once: the HPA alone would take its scale-down policy's time.
             kubectl("scale", "deployment", name, "-n", NS, f"--replicas={spec['minReplicas']}")

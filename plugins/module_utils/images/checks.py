@@ -7,7 +7,9 @@ tools, caches, the SBOM) are read once per image ID, from the host (`docker save
 :mod:`imagefs`), and kept in ``<cache_dir>/<id>.json``. The policy is evaluated from those
 facts on every run (it is cheap and its settings may change). The advisory scans and the
 Debian security-archive check depend on the outside world, which moves on without us: their
-results are reused only while younger than ``max_age`` seconds.
+results are reused only while younger than ``max_age`` seconds. The offline vulnerability scan
+(osv-scanner against the operator's advisory database, :mod:`osv`) depends only on the image, the
+database and the scanner: it is kept for as long as those three are the same.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import urllib.parse
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import build as build_mod
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import imagefs
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import docker as dk
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import imagefs, osv
 
 SBOM_LABEL = "org.goaltrajectory.sbom"
 EXTRA_PATH = ("/usr/bin", "/usr/local/bin", "/bin")
@@ -234,6 +237,35 @@ def debian_security(docker, image_id: str, has_apt: bool) -> dict:
     return result
 
 
+# --- offline vulnerability scan (osv-scanner) --------------------------------------------------------
+def vuln_scan(image_id: str, docker, settings: dict, *, check_mode: bool, now: float, used: dict, writes: list) -> dict:
+    """osv-scanner's offline scan of the image against settings["scan_db"] (see :func:`osv.prepare`)."""
+    db = settings.get("scan_db") or {}
+    if not settings["scan"]:
+        return osv.not_scanned("images_scan is false")
+    if not db.get("dir"):
+        return osv.not_scanned("no advisory database given (images_scan_db_dir)")
+    if db.get("error"):
+        return osv.not_scanned(db["error"])
+    key = osv.cache_key(image_id, db["digest"], db["scanner_digest"])
+    shared = _shared(settings["cache_dir"], "osv", key)
+    if shared and shared.get("key") == key and db["scanner_digest"]:
+        used["vuln_scan"] = "cached"
+        return shared["result"]
+    if check_mode:
+        used["vuln_scan"] = "would run"
+        return osv.not_scanned("check mode: would scan with osv-scanner")
+    used["vuln_scan"] = "ran"
+    try:
+        result = osv.scan_image(
+            docker, image_id, db["scanner"], db["dir"], db["files"], os.path.join(settings["cache_dir"], ".osv")
+        )
+    except (osv.ScanError, dk.DockerError, OSError) as exc:
+        return osv.not_scanned(f"osv-scanner failed: {exc}")
+    writes.append(("osv", key, {"key": key, "checked_at": now, "result": result}))
+    return result
+
+
 # --- one image, with the cache ----------------------------------------------------------------------
 def _fresh(entry: dict | None, key: str, now: float, max_age: float) -> bool:
     return bool(entry) and entry.get("key") == key and now - entry.get("checked_at", 0) <= max_age
@@ -329,6 +361,9 @@ def check_image(
             result["scan"] = scan(components, kinds, pypi_url=settings["pypi_url"], npm_url=settings["npm_url"])
             shared_writes.append(("scan", scan_key, {"key": scan_key, "checked_at": now, "result": result["scan"]}))
             used["scan"] = "ran"
+    result["vuln_scan"] = vuln_scan(
+        image["Id"], docker, settings, check_mode=check_mode, now=now, used=used, writes=shared_writes
+    )
     if settings["security_check"] == "skip":
         result["debian_security"] = {"checked": False, "pending": [], "other_updates": 0, "error": ""}
     elif facts["dpkg_key"] and _fresh(_shared(cache_dir, "debsec", facts["dpkg_key"]), facts["dpkg_key"], now, max_age):
@@ -366,10 +401,26 @@ def failures(name: str, ref: str, result: dict, settings: dict) -> list[str]:
     if settings["policy_enforce"] and result["policy"]["violations"]:
         out.append(f"Image policy violated by {ref}: " + "; ".join(result["policy"]["violations"]))
     scan_res, sec = result["scan"], result["debian_security"]
-    if settings["scan_required"] and result["ecosystems"] and scan_res["status"] != "scanned":
+    vuln = result.get("vuln_scan") or osv.not_scanned("")
+    offline = vuln["status"] == "scanned"
+    # Check mode does not query or scan: "would" is not a failure (the real run decides).
+    would_query = scan_res["reason"].startswith("check mode") or vuln["reason"].startswith("check mode")
+    unscanned = scan_res["status"] != "scanned" and not offline and not would_query
+    if settings["scan_required"] and result["ecosystems"] and unscanned:
         out.append(f"{ref}: not scanned ({scan_res['reason']}) and images_scan_required is true")
     if settings["fail_on_vulnerabilities"] and scan_res["findings"]:
         out.append(f"{ref}: known vulnerabilities {scan_res['findings']}")
+    db_given = bool((settings.get("scan_db") or {}).get("dir"))  # empty when images_scan is false
+    would_scan = vuln["reason"].startswith("check mode")
+    if settings["scan_required"] and db_given and not offline and not would_scan:
+        out.append(f"{ref}: not scanned for vulnerabilities ({vuln['reason']}) and images_scan_required is true")
+    threshold = settings.get("severity_threshold", "HIGH")
+    hits = osv.gating(vuln["findings"], threshold, settings.get("unknown_severity", "CRITICAL"))
+    if hits and (settings["scan_required"] or settings["fail_on_vulnerabilities"]):
+        out.append(
+            f"{ref}: {len(hits)} advisories at or above {threshold} (images_scan_severity_threshold): "
+            + "; ".join(osv.describe(f, settings.get("unknown_severity", "CRITICAL")) for f in hits)
+        )
     would_check = sec["error"].startswith("check mode")
     if settings["security_check"] == "fail" and (sec["pending"] or not sec["checked"]) and not would_check:
         out.append(f"{ref}: Debian security updates pending {sec['pending']} {sec['error']}".rstrip())

@@ -70,7 +70,7 @@ def build_results(doc: dict, checks: dict) -> dict:
     for name, details in doc["images"].items():
         extra = {}
         if name in checks:
-            extra = {"scan": checks[name]["scan"], "debian_security": checks[name]["debian_security"]}
+            extra = {key: checks[name][key] for key in ("scan", "vuln_scan", "debian_security") if key in checks[name]}
         out["images"][name] = {**details, **extra}
     out["refs"] = doc["refs"]
     return out

@@ -31,6 +31,15 @@ try:
 except ImportError as exc:  # pragma: no cover - only without the runtime requirements
     IMPORT_ERROR = exc
 
+# The options both tree modules take (documented once in doc_fragments/k8s_tree.py).
+TREE_ARGS = {
+    "kubeconfig": {"type": "path", "required": True},
+    "context": {"type": "str"},
+    "objects": {"type": "list", "elements": "dict", "required": True},
+    "secrets": {"type": "dict", "default": {}, "no_log": True},
+    "field_manager": {"type": "str", "default": "goaltrajectory-platform"},
+}
+
 WORKLOADS = ("Deployment", "StatefulSet")
 NEVER_PRUNED = ("Namespace", "PersistentVolumeClaim")
 REVISION = "deployment.kubernetes.io/revision"

@@ -29,6 +29,7 @@ CHECK = {
     "sbom_components": 3,
     "ecosystems": ["pypi"],
     "scan": {"status": "scanned"},
+    "vuln_scan": {"status": "scanned", "findings": [], "gating": []},
     "debian_security": {"checked": True},
 }
 DIGEST = "r:5000/gt/backend@sha256:" + "b" * 64
@@ -45,6 +46,7 @@ def test_document_refs_by_digest_when_pushed_and_stable_details():
     assert refs == {"backend": DIGEST}
     full = results.build_results(doc, {"backend": CHECK})
     assert full["images"]["backend"]["scan"] == {"status": "scanned"}
+    assert full["images"]["backend"]["vuln_scan"]["status"] == "scanned"
 
 
 def test_promotion_document():
