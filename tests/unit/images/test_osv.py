@@ -199,20 +199,24 @@ def _result(vuln):
     }
 
 
-def test_the_gate_fails_naming_package_version_and_advisory():
-    parsed = osv.parse(json.loads(OUTPUT))
-    scanned = {"status": "scanned", "reason": "r", **parsed}
-    db = {"dir": "/srv/osv"}
-    base = {
+def _gate(**overrides) -> dict:
+    """The gate settings image_check hands checks.failures, scan required at HIGH."""
+    return {
         "policy_enforce": True,
         "scan": True,
         "scan_required": True,
         "fail_on_vulnerabilities": False,
         "security_check": "warn",
-        "scan_db": db,
         "severity_threshold": "HIGH",
-        "unknown_severity": "LOW",
+        "unknown_severity": "CRITICAL",
+        **overrides,
     }
+
+
+def test_the_gate_fails_naming_package_version_and_advisory():
+    parsed = osv.parse(json.loads(OUTPUT))
+    scanned = {"status": "scanned", "reason": "r", **parsed}
+    base = _gate(scan_db={"dir": "/srv/osv"}, unknown_severity="LOW")
     out = checks.failures("backend", "gt/backend:1", _result(scanned), base)
     # The offline scan covers the Python packages: the online lookup's 404 no longer fails the run.
     assert out == [
@@ -233,15 +237,7 @@ def test_the_gate_fails_naming_package_version_and_advisory():
 
 
 def test_the_gate_fails_when_a_given_database_could_not_be_used():
-    base = {
-        "policy_enforce": True,
-        "scan": True,
-        "scan_required": True,
-        "fail_on_vulnerabilities": False,
-        "security_check": "warn",
-        "severity_threshold": "HIGH",
-        "unknown_severity": "CRITICAL",
-    }
+    base = _gate()
     missing = osv.not_scanned("the image holds npm packages but the advisory database /srv/osv has no npm/all.zip")
     out = checks.failures("f", "gt/f:1", _result(missing), {**base, "scan_db": {"dir": "/srv/osv"}})
     assert out[-1] == (
