@@ -58,7 +58,9 @@ KNOWN_KEYS = {
     "publish",
     "dev",
 }
-IMAGE_KEYS = {"context", "dockerfile", "bases", "runtime_base", "args", "budget_mb", "target"}
+IMAGE_KEYS = {"context", "dockerfile", "bases", "runtime_base", "args", "budget_mb", "target", "distroless"}
+# What a distroless image must not carry, and so what its exec health command cannot start.
+SHELLS = ("sh", "bash", "dash", "ash", "zsh", "busybox")
 HEALTH_KEYS = {"port", "liveness", "readiness", "command", "startup_seconds", "timeout"}
 CONNECT_KEYS = {"host_env", "port_env", "url_env", "port"}
 DEV_KEYS = {"target", "command", "mounts"}
@@ -207,7 +209,14 @@ def _image(raw: Any, where: str) -> dict:
         "args": {k: str(v) for k, v in args.items()},
         "budget_mb": _int(spec.get("budget_mb", 0), f"{where}.budget_mb"),
         "target": _str(spec.get("target", "runtime"), f"{where}.target"),
+        "distroless": _flag(spec.get("distroless", False), f"{where}.distroless"),
     }
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, f"must be true or false, got {value!r}")
+    return value
 
 
 def _ports(raw: Any, where: str) -> list[dict]:
@@ -381,14 +390,21 @@ def _service(name: str, raw: Any) -> dict:
         }
     user = _int(spec.get("user", 10001), f"{where}.user", MIN_UID)
     scratch = [_path(p, f"{where}.scratch") for p in _list(spec.get("scratch"), f"{where}.scratch")]
+    image = _image(spec.get("image"), f"{where}.image")
+    health = _health(spec.get("health"), f"{where}.health", ports, runtime)
+    if image["distroless"] and health.get("kind") == "exec" and health["command"][0].rsplit("/", 1)[-1] in SHELLS:
+        raise _fail(
+            f"{where}.health.command",
+            f"the image is distroless (image.distroless: true): it has no {health['command'][0]} to run the check",
+        )
     return {
         "name": name,
         "description": str(spec.get("description") or name),
         "component": _str(spec.get("component", name), f"{where}.component", NAME_RE, "a DNS-1123 label"),
-        "image": _image(spec.get("image"), f"{where}.image"),
+        "image": image,
         "runtime": runtime,
         "ports": ports,
-        "health": _health(spec.get("health"), f"{where}.health", ports, runtime),
+        "health": health,
         "metrics": metrics,
         "env": {k: str(v) for k, v in env.items()},
         "secrets": secrets,

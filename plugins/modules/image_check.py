@@ -12,7 +12,8 @@ description:
     inside the image, so images without a shell work) for the user's uid, forbidden executables on the PATH,
     non-empty package caches and the SBOM file named by the C(org.goaltrajectory.sbom) label.
   - Evaluates the policy on every run from those facts (non-root uid, a HEALTHCHECK, no build tools, empty caches,
-    bytes over the runtime base within the catalog's C(image.budget_mb)).
+    bytes over the runtime base within the catalog's C(image.budget_mb); for a service with C(image.distroless),
+    none of O(shells) and O(package_managers)).
   - Scans the SBOM's language packages (ecosystems from the purl types) against the PyPI JSON API and the npm bulk
     advisory endpoint, and checks the Debian packages against the security archive (C(apt-get -s dist-upgrade) in a
     throwaway root container).
@@ -78,6 +79,20 @@ options:
     default: []
   cache_dirs:
     description: Directories that must be absent or empty (C(partial) and C(lock) aside).
+    type: list
+    elements: str
+    default: []
+  shells:
+    description:
+      - Shells that must not be in an image whose catalog service says C(image.distroless) (looked for on the PATH
+        and in C(/bin), C(/sbin), C(/usr/bin), C(/usr/sbin), C(/usr/local/bin), C(/usr/local/sbin)).
+    type: list
+    elements: str
+    default: []
+  package_managers:
+    description:
+      - Package managers that must not be in an image whose catalog service says C(image.distroless), looked for
+        where O(shells) are.
     type: list
     elements: str
     default: []
@@ -187,6 +202,8 @@ def main() -> None:
             "min_uid": {"type": "int", "default": 10000},
             "forbidden_files": {"type": "list", "elements": "str", "default": []},
             "cache_dirs": {"type": "list", "elements": "str", "default": []},
+            "shells": {"type": "list", "elements": "str", "default": []},
+            "package_managers": {"type": "list", "elements": "str", "default": []},
             "scan": {"type": "bool", "default": True},
             "scan_required": {"type": "bool", "default": False},
             "scan_fail_on_vulnerabilities": {"type": "bool", "default": False},
@@ -208,6 +225,8 @@ def main() -> None:
         "min_uid": p["min_uid"],
         "forbidden": p["forbidden_files"],
         "cache_dirs": p["cache_dirs"],
+        "shells": p["shells"],
+        "package_managers": p["package_managers"],
         "scan": p["scan"],
         "scan_required": p["scan_required"],
         "fail_on_vulnerabilities": p["scan_fail_on_vulnerabilities"],

@@ -44,6 +44,8 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils import (  
 )
 
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make", "ld")
+SHELLS = ("sh", "bash", "dash", "ash", "busybox")
+PACKAGE_MANAGERS = ("dpkg", "apt", "apt-get", "pip", "pip3", "npm", "npx", "corepack")
 OCI = ("source", "revision", "created", "version")
 
 
@@ -107,23 +109,63 @@ def test_dev_stage_has_no_healthcheck(results):
     assert not (_inspect(results["images"]["frontend-dev"]["id"])["Config"].get("Healthcheck") or {}).get("Test")
 
 
+UID_PROGRAMS = {
+    # Distroless images have no `id` (nor a shell): ask their own interpreter.
+    "python": ["--entrypoint", "python3", "{id}", "-c", "import os; print(os.getuid())"],
+    "node": ["--entrypoint", "node", "{id}", "-e", "console.log(process.getuid())"],
+}
+
+
 def test_runs_as_non_root_uid(image):
     name, built = image
     user = _inspect(built["id"])["Config"]["User"]
     assert user, f"{name} has no USER"
-    uid = _docker("run", "--rm", "--entrypoint", "id", built["id"], "-u").stdout.strip()
+    argv = UID_PROGRAMS.get(CATALOG[name]["runtime"], ["--entrypoint", "id", "{id}", "-u"])
+    uid = _docker("run", "--rm", *[a.format(id=built["id"]) for a in argv]).stdout.strip()
     assert int(uid) >= 10000, f"{name} runs as uid {uid}"
+
+
+def _files(image_id: str) -> dict[str, tarfile.TarInfo]:
+    """The image's filesystem as `docker export` gives it (no shell needed in the image)."""
+    cid = _docker("create", image_id).stdout.strip()
+    try:
+        with (
+            subprocess.Popen(["docker", "export", cid], stdout=subprocess.PIPE) as proc,
+            tarfile.open(fileobj=proc.stdout, mode="r|") as tar,
+        ):
+            return {"/" + member.name.lstrip("./"): member for member in tar}
+    finally:
+        _docker("rm", cid, check=False)
+
+
+def _on_path(files: dict, names, dirs) -> list[str]:
+    return [f"{d}/{n}" for n in names for d in dirs if f"{d}/{n}" in files or f"/usr{d}/{n}" in files]
 
 
 def test_no_compilers_or_package_caches(image):
     name, built = image
-    script = (
-        f"for t in {' '.join(COMPILERS)}; do command -v $t; done; "
-        "for d in /root/.cache/pip /root/.npm /var/lib/apt/lists /var/cache/apt/archives; do "
-        '[ -d $d ] && ls -A $d | grep -v -x -e partial -e lock | sed "s|^|$d/|"; done; true'
-    )
-    out = _docker("run", "--rm", "--user", "0", "--entrypoint", "sh", built["id"], "-c", script).stdout
-    assert out.strip() == "", f"{name} ships: {out}"
+    files = _files(built["id"])
+    env = dict(e.split("=", 1) for e in _inspect(built["id"])["Config"].get("Env") or [])
+    dirs = [d for d in env.get("PATH", "").split(":") if d] + ["/usr/bin", "/usr/local/bin", "/bin"]
+    shipped = _on_path(files, COMPILERS, dirs)
+    for cache in ("/root/.cache/pip", "/root/.npm", "/var/lib/apt/lists", "/var/cache/apt/archives"):
+        inside = [p for p in files if p.startswith(cache + "/") and p.rsplit("/", 1)[-1] not in ("partial", "lock")]
+        shipped += inside
+    assert not shipped, f"{name} ships: {shipped}"
+
+
+DISTROLESS = tuple(name for name in NAMES if CATALOG[name]["image"]["distroless"])
+
+
+@pytest.mark.parametrize("name", DISTROLESS)
+def test_distroless_images_have_no_shell_or_package_manager(name, results):
+    """backend and frontend (catalog image.distroless) carry no shell and no package manager."""
+    built = results["images"][name]
+    assert built["policy"]["passed"], built["policy"]["violations"]
+    files = _files(built["id"])
+    dirs = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/venv/bin"]
+    found = _on_path(files, (*SHELLS, *PACKAGE_MANAGERS), dirs)
+    assert not found, f"{name} ships {found}"
 
 
 def test_oci_labels(image, results):

@@ -226,6 +226,7 @@ def summary(
         "build_args": item["build_args"],
         "base": item["runtime_base"],
         "budget_mb": item["budget_mb"],
+        "distroless": item.get("distroless", False),
         "size": image.get("Size", 0),
         "labels": _labels(image),
         "started": started,

@@ -30,8 +30,10 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils.images imp
 
 SBOM_LABEL = "org.goaltrajectory.sbom"
 EXTRA_PATH = ("/usr/bin", "/usr/local/bin", "/bin")
+# Where a shell or a package manager is looked for besides the PATH (a distroless image has none).
+SYSTEM_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 IGNORED_CACHE_ENTRIES = ("partial", "lock")
-FS_VERSION = 2
+FS_VERSION = 3
 DPKG_FILES = ("/var/lib/dpkg/status", "/etc/apt/sources.list", "/etc/apt/sources.list.d/debian.sources")
 DEBSEC_SCRIPT = (
     'apt-get update -qq >/dev/null 2>&1 || { echo "error apt-get update failed"; exit 0; }; '
@@ -42,7 +44,15 @@ DEBSEC_SCRIPT = (
 
 
 # --- filesystem facts ------------------------------------------------------------------------------
-def fs_facts(tree: imagefs.Tree, config: dict, forbidden: list[str], cache_dirs: list[str], sbom_path: str) -> dict:
+def fs_facts(
+    tree: imagefs.Tree,
+    config: dict,
+    forbidden: list[str],
+    cache_dirs: list[str],
+    sbom_path: str,
+    shells: tuple[str, ...] | list[str] = (),
+    package_managers: tuple[str, ...] | list[str] = (),
+) -> dict:
     """What the policy and the supply chain need from an image's filesystem."""
     user = (config.get("User") or "").split(":")[0]
     if not user:
@@ -57,13 +67,8 @@ def fs_facts(tree: imagefs.Tree, config: dict, forbidden: list[str], cache_dirs:
                 uid = int(fields[2])
     path = next((e.split("=", 1)[1] for e in config.get("Env") or [] if e.startswith("PATH=")), "")
     dirs = [d for d in [*path.split(":"), *EXTRA_PATH] if d]
-    tools = []
-    for name in forbidden:
-        for directory in dirs:
-            candidate = f"{directory.rstrip('/')}/{name}"
-            if tree.is_executable(candidate):
-                tools.append(candidate)
-                break
+    tools = _executables(tree, forbidden, dirs)
+    everywhere = list(dict.fromkeys([*dirs, *SYSTEM_DIRS]))
     caches = [d for d in cache_dirs if [c for c in tree.children(d) if c not in IGNORED_CACHE_ENTRIES]]
     sbom = tree.read(sbom_path) if sbom_path else None
     dpkg = hashlib.sha256()
@@ -73,6 +78,8 @@ def fs_facts(tree: imagefs.Tree, config: dict, forbidden: list[str], cache_dirs:
         "user": config.get("User") or "",
         "uid": uid,
         "tools": tools,
+        "shells": _executables(tree, shells, everywhere),
+        "package_managers": _executables(tree, package_managers, everywhere),
         "caches": caches,
         "has_apt": tree.is_executable("/usr/bin/apt-get") and tree.is_executable("/bin/sh"),
         "sbom_path": sbom_path,
@@ -82,14 +89,42 @@ def fs_facts(tree: imagefs.Tree, config: dict, forbidden: list[str], cache_dirs:
     }
 
 
-def fs_key(forbidden: list[str], cache_dirs: list[str], sbom_path: str) -> str:
-    doc = {"v": FS_VERSION, "forbidden": forbidden, "cache_dirs": cache_dirs, "sbom": sbom_path}
+def _executables(tree: imagefs.Tree, names, dirs: list[str]) -> list[str]:
+    """The first executable of each name found in ``dirs`` (symlinks resolved inside the image)."""
+    found = []
+    for name in names:
+        for directory in dirs:
+            candidate = f"{directory.rstrip('/')}/{name}"
+            if tree.is_executable(candidate):
+                found.append(candidate)
+                break
+    return found
+
+
+def fs_key(forbidden: list[str], cache_dirs: list[str], sbom_path: str, shells=(), package_managers=()) -> str:
+    doc = {
+        "v": FS_VERSION,
+        "forbidden": forbidden,
+        "cache_dirs": cache_dirs,
+        "sbom": sbom_path,
+        "shells": list(shells),
+        "package_managers": list(package_managers),
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 # --- policy ------------------------------------------------------------------------------------------
 def policy(
-    facts: dict, config: dict, *, size: int, base_size: int, base_ref: str, budget_mb: int, min_uid: int, where: str
+    facts: dict,
+    config: dict,
+    *,
+    size: int,
+    base_size: int,
+    base_ref: str,
+    budget_mb: int,
+    min_uid: int,
+    where: str,
+    distroless: bool = False,
 ) -> dict:
     """Violations (empty: passed) and the figures the report shows."""
     violations = []
@@ -101,6 +136,12 @@ def policy(
         violations.append("no HEALTHCHECK")
     violations += [f"compiler or build tool present: {tool}" for tool in facts["tools"]]
     violations += [f"package cache not empty: {cache}" for cache in facts["caches"]]
+    if distroless:
+        why = f"(catalog field {where}.image.distroless)"
+        violations += [f"shell present in a distroless image: {path} {why}" for path in facts.get("shells", [])]
+        violations += [
+            f"package manager present in a distroless image: {path} {why}" for path in facts.get("package_managers", [])
+        ]
     over = size - base_size
     if over > budget_mb * 1_000_000:
         violations.append(
@@ -117,6 +158,9 @@ def policy(
         "bytes_over_base": over,
         "budget_mb": budget_mb,
         "base": base_ref,
+        "distroless": distroless,
+        "shells": facts.get("shells", []),
+        "package_managers": facts.get("package_managers", []),
     }
 
 
@@ -304,7 +348,8 @@ def check_image(
     sbom_path = (config.get("Labels") or {}).get(SBOM_LABEL, "")
     used = {}
     shared_writes = []
-    key = fs_key(settings["forbidden"], settings["cache_dirs"], sbom_path)
+    shells, managers = settings.get("shells", []), settings.get("package_managers", [])
+    key = fs_key(settings["forbidden"], settings["cache_dirs"], sbom_path, shells, managers)
     if (cache.get("fs") or {}).get("key") == key:
         facts = cache["fs"]["facts"]
         used["fs"] = "cached"
@@ -312,7 +357,7 @@ def check_image(
         wanted = {"/etc/passwd", *DPKG_FILES, *([sbom_path] if sbom_path else [])}
         with docker.save(image["Id"]) as stream:
             tree = imagefs.read_saved(stream, wanted)
-        facts = fs_facts(tree, config, settings["forbidden"], settings["cache_dirs"], sbom_path)
+        facts = fs_facts(tree, config, settings["forbidden"], settings["cache_dirs"], sbom_path, shells, managers)
         cache["fs"] = {"key": key, "facts": facts}
         used["fs"] = "read"
     result = {
@@ -327,6 +372,7 @@ def check_image(
             budget_mb=spec["budget_mb"],
             min_uid=settings["min_uid"],
             where=spec.get("service", name),
+            distroless=bool(spec.get("distroless", False)),
         ),
     }
     components = sbom_components(facts["sbom"])

@@ -86,6 +86,7 @@ def jobs(
                 "build_args": args,
                 "health": health_for(svc, catalog.health_command(svc, "liveness")),
                 "budget_mb": image["budget_mb"],
+                "distroless": image["distroless"],
             }
         )
         if dev_stages and svc["dev"] and svc["dev"]["target"]:
@@ -101,6 +102,7 @@ def jobs(
                     # Compose sets the dev stage's healthcheck.
                     "health": None,
                     "budget_mb": 0,
+                    "distroless": False,
                 }
             )
     return out

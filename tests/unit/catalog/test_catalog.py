@@ -52,6 +52,11 @@ def test_removing_a_service_others_connect_to_names_the_client(raw_catalog):
         ({"postgres": {"connects_to": {"backend": {}}}}, r"dependency cycle"),
         ({"frontend": {"publish": ["qa"]}}, r"frontend\.publish: 'qa' is not one of dev, staging, prod"),
         ({"backend": {"dev": {"mounts": [{"source": "/etc", "target": "/x"}]}}}, r"must be relative"),
+        ({"backend": {"image": {"distroless": "yes"}}}, r"backend\.image\.distroless: must be true or false"),
+        (
+            {"frontend": {"health": {"port": None, "liveness": None, "command": ["/bin/sh", "-c", "true"]}}},
+            r"frontend\.health\.command: the image is distroless .* no /bin/sh",
+        ),
     ],
 )
 def test_bad_fields_are_named(raw_catalog, override, message):
@@ -65,6 +70,14 @@ def test_health_commands_run_inside_the_container(services):
     frontend = catalog.health_command(services["frontend"])
     assert frontend[:2] == ["node", "-e"] and frontend[-2] == "http://127.0.0.1:3000/api/health"
     assert catalog.health_command(services["postgres"])[0:2] == ["sh", "-c"]
+
+
+def test_backend_and_frontend_are_distroless_and_check_health_without_a_shell(services):
+    assert [name for name, svc in services.items() if svc["image"]["distroless"]] == ["backend", "frontend"]
+    for name in ("backend", "frontend"):
+        assert catalog.health_command(services[name])[0] in ("python3", "node")
+    # A non-distroless image may keep its shell health command.
+    assert catalog.health_command(services["postgres"])[0] == "sh"
 
 
 def test_env_fills_placeholders_and_peer_addresses(services):

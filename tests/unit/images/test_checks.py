@@ -14,7 +14,7 @@ FACTS = {"user": "10001:10001", "uid": 10001, "tools": [], "caches": [], "has_ap
 CONFIG = {"Healthcheck": {"Test": ["CMD", "true"]}}
 
 
-def _policy(facts=None, config=None, size=150_000_000, budget=60):
+def _policy(facts=None, config=None, size=150_000_000, budget=60, distroless=False):
     return checks.policy(
         facts or FACTS,
         config or CONFIG,
@@ -24,6 +24,7 @@ def _policy(facts=None, config=None, size=150_000_000, budget=60):
         budget_mb=budget,
         min_uid=10000,
         where="backend",
+        distroless=distroless,
     )
 
 
@@ -42,6 +43,30 @@ def test_policy_violations_name_what_and_where():
         "package cache not empty: /root/.npm",
         "80.0 MB over the base gt-golden/python:x, budget 60 MB (catalog field backend.image.budget_mb)",
     ]
+
+
+def test_distroless_policy_rejects_shells_and_package_managers():
+    facts = {**FACTS, "shells": ["/bin/sh"], "package_managers": ["/usr/bin/dpkg", "/opt/venv/bin/pip"]}
+    assert _policy(facts)["passed"], "only a distroless service is held to it"
+    out = _policy(facts, distroless=True)
+    assert out["violations"] == [
+        "shell present in a distroless image: /bin/sh (catalog field backend.image.distroless)",
+        "package manager present in a distroless image: /usr/bin/dpkg (catalog field backend.image.distroless)",
+        "package manager present in a distroless image: /opt/venv/bin/pip (catalog field backend.image.distroless)",
+    ]
+    assert out["distroless"] and out["shells"] == ["/bin/sh"]
+    assert _policy({**FACTS, "shells": [], "package_managers": []}, distroless=True)["passed"]
+
+
+def test_policy_size_under_the_base_is_negative_and_passes():
+    """A scratch-assembled image may be smaller than the base it is measured against."""
+    out = _policy(size=80_000_000, distroless=True)
+    assert out["passed"] and out["bytes_over_base"] == -40_000_000
+
+
+def test_fs_key_changes_with_the_distroless_lists():
+    assert checks.fs_key([], [], "") != checks.fs_key([], [], "", ["sh"], [])
+    assert checks.fs_key([], [], "", ["sh"], []) != checks.fs_key([], [], "", ["sh"], ["dpkg"])
 
 
 def test_ecosystems_from_purl_types():

@@ -102,3 +102,36 @@ def test_policy_facts_from_the_tree():
 def test_a_layer_seen_twice_is_linked():
     tree = imagefs.read_saved(saved([BASE], alias_last=True), set())
     assert tree.is_executable("/usr/bin/sh")
+
+
+def test_shells_and_package_managers_found_off_the_path():
+    """A distroless check looks in the system directories too, and through symlinks."""
+    extra = [
+        ("usr/sbin", "d", None),
+        ("usr/sbin/dpkg", "x", b"elf"),
+        ("opt", "d", None),
+        ("opt/venv", "d", None),
+        ("opt/venv/bin", "d", None),
+        ("opt/venv/bin/pip", "x", b"#!"),
+        ("usr/bin/busybox", "x", b"elf"),
+        ("usr/bin/ash", "l", "busybox"),
+    ]
+    tree = imagefs.read_saved(saved([BASE, extra]), {"/etc/passwd"})
+    config = {"User": "app", "Env": ["PATH=/opt/venv/bin"]}
+    facts = checks.fs_facts(tree, config, [], [], "", ["sh", "bash", "ash"], ["apt-get", "dpkg", "pip"])
+    assert facts["shells"] == ["/usr/bin/sh", "/usr/bin/ash"], "the PATH first, then the system directories"
+    assert facts["package_managers"] == ["/usr/sbin/dpkg", "/opt/venv/bin/pip"]
+
+
+def test_a_distroless_tree_has_neither():
+    scratch = [
+        ("usr", "d", None),
+        ("usr/bin", "d", None),
+        ("usr/bin/python3.11", "x", b"elf"),
+        ("usr/bin/python3", "l", "python3.11"),
+        ("etc", "d", None),
+        ("etc/passwd", "f", b"app:x:10001:10001::/nonexistent:/sbin/nologin\n"),
+    ]
+    tree = imagefs.read_saved(saved([scratch]), {"/etc/passwd"})
+    facts = checks.fs_facts(tree, {"User": "10001:10001"}, ["gcc"], [], "", ["sh", "bash"], ["dpkg", "pip"])
+    assert facts["shells"] == [] and facts["package_managers"] == [] and facts["uid"] == 10001
