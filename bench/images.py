@@ -14,6 +14,12 @@ timing. The sources are copied to a temporary directory, so the checkout is neve
 images are tagged gt-bench/<name>:bench and nothing is pushed.
 
 Run from the repository root after `make setup`: python bench/images.py
+
+`python bench/images.py --sizes [--results FILE] [NAME=IMAGE ...]` measures sizes only, without
+building or pruning anything: for each image of a role run's build-results.json (default
+/var/lib/goaltrajectory/images/build-results.json), or the IMAGE given for NAME (measured against
+the same runtime base), its size, its base's size, the bytes over the base, the catalog budget,
+and the shells and package managers its filesystem holds (`docker export`, no shell needed).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -183,7 +190,61 @@ class Bench:
         }
 
 
+DEFAULT_RESULTS = "/var/lib/goaltrajectory/images/build-results.json"
+SYSTEM_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/venv/bin")
+
+
+def _policy_lists() -> tuple[list[str], list[str]]:
+    import yaml  # in .venv (make setup)
+
+    defaults = yaml.safe_load((ROOT / "roles/images/defaults/main.yml").read_text())
+    return defaults["images_policy_shells"], defaults["images_policy_package_managers"]
+
+
+def _export_names(ref: str) -> set[str]:
+    cid = run(["docker", "create", ref]).stdout.strip()
+    try:
+        with (
+            subprocess.Popen(["docker", "export", cid], stdout=subprocess.PIPE) as proc,
+            tarfile.open(fileobj=proc.stdout, mode="r|") as tar,
+        ):
+            return {"/" + member.name.lstrip("./") for member in tar}
+    finally:
+        subprocess.run(["docker", "rm", cid], capture_output=True, check=False)
+
+
+def sizes(argv: list[str]) -> dict:
+    results_file = DEFAULT_RESULTS
+    if argv[:1] == ["--results"]:
+        results_file, argv = argv[1], argv[2:]
+    built = json.loads(Path(results_file).read_text())["images"]
+    given = dict(arg.split("=", 1) for arg in argv)
+    shells, managers = _policy_lists()
+    out = {}
+    for name, item in sorted(built.items()):
+        if item.get("dev") or (given and name not in given):
+            continue
+        ref = given.get(name, item["ref"] if not item.get("id") else item["id"])
+        image, base = inspect(ref), inspect(item["base"])
+        names = _export_names(ref)
+        found = [f"{d}/{n}" for n in (*shells, *managers) for d in SYSTEM_DIRS if f"{d}/{n}" in names]
+        out[name] = {
+            "image": given.get(name, item["ref"]),
+            "size_bytes": image["Size"],
+            "base": item["base"],
+            "base_size_bytes": base["Size"],
+            "bytes_over_base": image["Size"] - base["Size"],
+            "budget_mb": item.get("budget_mb"),
+            "layers": len(image["RootFS"]["Layers"]),
+            "shells_and_package_managers": found,
+        }
+    return {"benchmark": "image sizes", "results_file": results_file, "images": out}
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--sizes"]:
+        print(json.dumps(sizes(sys.argv[2:]), indent=2, sort_keys=True))
+        return 0
     with tempfile.TemporaryDirectory(prefix="gt-bench-images-") as tmp:
         bench = Bench(Path(tmp))
         log("golden bases and a first build (untimed)")
