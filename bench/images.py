@@ -208,7 +208,7 @@ def _export_names(ref: str) -> set[str]:
             subprocess.Popen(["docker", "export", cid], stdout=subprocess.PIPE) as proc,
             tarfile.open(fileobj=proc.stdout, mode="r|") as tar,
         ):
-            return {"/" + member.name.lstrip("./") for member in tar}
+            return {"/" + member.name.removeprefix("./").lstrip("/") for member in tar}
     finally:
         subprocess.run(["docker", "rm", cid], capture_output=True, check=False)
 

@@ -133,7 +133,7 @@ def _files(image_id: str) -> dict[str, tarfile.TarInfo]:
             subprocess.Popen(["docker", "export", cid], stdout=subprocess.PIPE) as proc,
             tarfile.open(fileobj=proc.stdout, mode="r|") as tar,
         ):
-            return {"/" + member.name.lstrip("./"): member for member in tar}
+            return {"/" + member.name.removeprefix("./").lstrip("/"): member for member in tar}
     finally:
         _docker("rm", cid, check=False)
 
