@@ -33,7 +33,9 @@ EXTRA_PATH = ("/usr/bin", "/usr/local/bin", "/bin")
 # Where a shell or a package manager is looked for besides the PATH (a distroless image has none).
 SYSTEM_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 IGNORED_CACHE_ENTRIES = ("partial", "lock")
-FS_VERSION = 3
+FS_VERSION = 4
+# A distroless image's Debian package records, one file per package (Google's distroless layout).
+STATUS_D = "/var/lib/dpkg/status.d"
 DPKG_FILES = ("/var/lib/dpkg/status", "/etc/apt/sources.list", "/etc/apt/sources.list.d/debian.sources")
 DEBSEC_SCRIPT = (
     'apt-get update -qq >/dev/null 2>&1 || { echo "error apt-get update failed"; exit 0; }; '
@@ -82,6 +84,7 @@ def fs_facts(
         "package_managers": _executables(tree, package_managers, everywhere),
         "caches": caches,
         "has_apt": tree.is_executable("/usr/bin/apt-get") and tree.is_executable("/bin/sh"),
+        "status_d": sorted({name.split(":")[0] for name in tree.children(STATUS_D)}),
         "sbom_path": sbom_path,
         # What apt's answer depends on: the installed packages and the sources.
         "dpkg_key": dpkg.hexdigest() if tree.read(DPKG_FILES[0]) is not None else "",
@@ -254,9 +257,12 @@ def scan(components: list[dict], kinds: list[str], *, pypi_url: str, npm_url: st
 
 
 # --- Debian security archive ------------------------------------------------------------------------
-def parse_debsec(output: str) -> dict:
+def parse_debsec(output: str, packages: list[str] | None = None) -> dict:
+    """``packages``: count only these (a distroless image checked through its runtime base)."""
     lines = output.splitlines()
     pending = [line[len("pending ") :] for line in lines if line.startswith("pending ")]
+    if packages is not None:
+        pending = [p for p in pending if p.split(" ", 1)[0] in packages]
     return {
         "checked": "end" in lines,
         "pending": [p for p in pending if "Security" in p],
@@ -265,8 +271,11 @@ def parse_debsec(output: str) -> dict:
     }
 
 
-def debian_security(docker, image_id: str, has_apt: bool) -> dict:
-    """Pending security updates per `apt-get -s dist-upgrade` in a throwaway root container."""
+def debian_security(docker, image_id: str, has_apt: bool, packages: list[str] | None = None) -> dict:
+    """Pending security updates per `apt-get -s dist-upgrade` in a throwaway root container.
+
+    ``packages``: only these count (``image_id`` is then a distroless image's runtime base).
+    """
     if not has_apt:
         return {
             "checked": False,
@@ -275,7 +284,7 @@ def debian_security(docker, image_id: str, has_apt: bool) -> dict:
             "error": "no /bin/sh and apt-get in the image: not a Debian-based image, nothing to check",
         }
     proc = docker.run_once(image_id, ["--user", "0:0", "--entrypoint", "/bin/sh"], ["-c", DEBSEC_SCRIPT], timeout=300)
-    result = parse_debsec(proc.stdout)
+    result = parse_debsec(proc.stdout, packages)
     if proc.returncode != 0 and not result["error"]:
         result["error"] = f"docker run failed ({proc.returncode}): {proc.stderr.strip()[-500:]}"
     return result
@@ -410,11 +419,17 @@ def check_image(
     result["vuln_scan"] = vuln_scan(
         image["Id"], docker, settings, check_mode=check_mode, now=now, used=used, writes=shared_writes
     )
+    debsec_key, debsec_image, only = facts["dpkg_key"], image["Id"], None
+    if not facts["has_apt"] and facts.get("status_d") and (base or {}).get("Id"):
+        # A distroless image has no apt: its Debian files come from its runtime base, so apt in the
+        # base answers for the packages the image records in status.d (and only those count).
+        only, debsec_image = facts["status_d"], base["Id"]
+        debsec_key = hashlib.sha256(f"{base['Id']} {' '.join(only)}".encode()).hexdigest()
     if settings["security_check"] == "skip":
         result["debian_security"] = {"checked": False, "pending": [], "other_updates": 0, "error": ""}
-    elif facts["dpkg_key"] and _fresh(_shared(cache_dir, "debsec", facts["dpkg_key"]), facts["dpkg_key"], now, max_age):
+    elif debsec_key and _fresh(_shared(cache_dir, "debsec", debsec_key), debsec_key, now, max_age):
         # Keyed by the package database and apt sources: images sharing them share the answer.
-        result["debian_security"] = _shared(cache_dir, "debsec", facts["dpkg_key"])["result"]
+        result["debian_security"] = _shared(cache_dir, "debsec", debsec_key)["result"]
         used["debian_security"] = "cached"
     elif check_mode:
         result["debian_security"] = {
@@ -425,10 +440,12 @@ def check_image(
         }
         used["debian_security"] = "would run"
     else:
-        result["debian_security"] = debian_security(docker, image["Id"], facts["has_apt"])
-        if result["debian_security"]["checked"] and facts["dpkg_key"]:
-            entry = {"key": facts["dpkg_key"], "checked_at": now, "result": result["debian_security"]}
-            shared_writes.append(("debsec", facts["dpkg_key"], entry))
+        result["debian_security"] = debian_security(docker, debsec_image, facts["has_apt"] or only is not None, only)
+        if only is not None:
+            result["debian_security"]["checked_in"] = spec["base"]
+        if result["debian_security"]["checked"] and debsec_key:
+            entry = {"key": debsec_key, "checked_at": now, "result": result["debian_security"]}
+            shared_writes.append(("debsec", debsec_key, entry))
         used["debian_security"] = "ran"
     if not check_mode:
         build_mod.write_file(cache_path, json.dumps(cache, indent=1, sort_keys=True) + "\n")

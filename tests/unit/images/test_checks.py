@@ -161,3 +161,76 @@ def test_failures_follow_the_settings():
     strict = {"policy_enforce": True, "scan_required": True, "fail_on_vulnerabilities": True, "security_check": "fail"}
     out = checks.failures("b", "gt/b:1", result, strict)
     assert len(out) == 3 and out[0].startswith("Image policy violated by gt/b:1")
+
+
+def test_apt_simulation_limited_to_packages():
+    out = checks.parse_debsec(
+        "pending libc6 2.36-9 2.36-9+deb12u4 Debian-Security:12/stable-security [amd64]\n"
+        "pending perl 5.36 5.36+deb12u1 Debian-Security:12/stable-security [amd64]\n"
+        "pending tzdata 2024a 2025b Debian:12.9/stable [all]\nend\n",
+        ["libc6", "tzdata"],
+    )
+    assert out["pending"] == ["libc6 2.36-9 2.36-9+deb12u4 Debian-Security:12/stable-security [amd64]"]
+    assert out["other_updates"] == 1, "perl is in the base only"
+
+
+class _Proc:
+    def __init__(self, stdout):
+        self.stdout, self.stderr, self.returncode = stdout, "", 0
+
+
+class _Docker:
+    """save() gives a distroless tree; run_once() answers apt's simulation, for the base only."""
+
+    def __init__(self, saved):
+        self.saved, self.runs = saved, []
+
+    def save(self, image_id):
+        import contextlib
+
+        return contextlib.nullcontext(self.saved)
+
+    def run_once(self, image_id, options, argv, timeout):
+        self.runs.append(image_id)
+        return _Proc(
+            "pending libc6 2.36-9 2.36-9+deb12u4 Debian-Security:12/stable-security [amd64]\n"
+            "pending perl 5.36 5.36+deb12u1 Debian-Security:12/stable-security [amd64]\nend\n"
+        )
+
+
+def test_distroless_image_checked_for_security_updates_through_its_base(tmp_path):
+    from tests.unit.images.test_imagefs import saved
+
+    tree = [
+        ("etc", "d", None),
+        ("etc/passwd", "f", b"app:x:10001:10001::/nonexistent:/sbin/nologin\n"),
+        ("var", "d", None),
+        ("var/lib", "d", None),
+        ("var/lib/dpkg", "d", None),
+        ("var/lib/dpkg/status.d", "d", None),
+        ("var/lib/dpkg/status.d/libc6", "f", b"Package: libc6\n"),
+        ("var/lib/dpkg/status.d/tzdata", "f", b"Package: tzdata\n"),
+    ]
+    docker = _Docker(saved([tree]))
+    settings = {
+        "cache_dir": str(tmp_path),
+        "max_age": 3600,
+        "min_uid": 10000,
+        "forbidden": [],
+        "cache_dirs": [],
+        "shells": ["sh"],
+        "package_managers": ["apt-get"],
+        "scan": False,
+        "security_check": "warn",
+    }
+    image = {"Id": "sha256:img", "Size": 80, "Config": {"User": "10001:10001", "Healthcheck": {"Test": ["CMD", "x"]}}}
+    base = {"Id": "sha256:base", "Size": 120}
+    spec = {"base": "gt-golden/python:x", "budget_mb": 0, "service": "backend", "distroless": True}
+    out = checks.check_image("backend", spec, image, base, docker, settings, check_mode=False, now=1000.0)
+    assert out["policy"]["passed"], out["policy"]["violations"]
+    sec = out["debian_security"]
+    assert docker.runs == ["sha256:base"], "apt runs in the base, never in the distroless image"
+    assert sec["checked"] and sec["checked_in"] == "gt-golden/python:x"
+    assert [p.split()[0] for p in sec["pending"]] == ["libc6"], "perl is not in the image"
+    again = checks.check_image("backend", spec, image, base, docker, settings, check_mode=False, now=1001.0)
+    assert again["cache"]["debian_security"] == "cached" and docker.runs == ["sha256:base"]
