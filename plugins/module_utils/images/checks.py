@@ -33,9 +33,7 @@ EXTRA_PATH = ("/usr/bin", "/usr/local/bin", "/bin")
 # Where a shell or a package manager is looked for besides the PATH (a distroless image has none).
 SYSTEM_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 IGNORED_CACHE_ENTRIES = ("partial", "lock")
-FS_VERSION = 4
-# A distroless image's Debian package records, one file per package (Google's distroless layout).
-STATUS_D = "/var/lib/dpkg/status.d"
+FS_VERSION = 5
 DPKG_FILES = ("/var/lib/dpkg/status", "/etc/apt/sources.list", "/etc/apt/sources.list.d/debian.sources")
 DEBSEC_SCRIPT = (
     'apt-get update -qq >/dev/null 2>&1 || { echo "error apt-get update failed"; exit 0; }; '
@@ -73,6 +71,7 @@ def fs_facts(
     everywhere = list(dict.fromkeys([*dirs, *SYSTEM_DIRS]))
     caches = [d for d in cache_dirs if [c for c in tree.children(d) if c not in IGNORED_CACHE_ENTRIES]]
     sbom = tree.read(sbom_path) if sbom_path else None
+    has_apt = tree.is_executable("/usr/bin/apt-get") and tree.is_executable("/bin/sh")
     dpkg = hashlib.sha256()
     for path in DPKG_FILES:
         dpkg.update(path.encode() + b"\0" + (tree.read(path) or b"") + b"\0")
@@ -83,13 +82,24 @@ def fs_facts(
         "shells": _executables(tree, shells, everywhere),
         "package_managers": _executables(tree, package_managers, everywhere),
         "caches": caches,
-        "has_apt": tree.is_executable("/usr/bin/apt-get") and tree.is_executable("/bin/sh"),
-        "status_d": sorted({name.split(":")[0] for name in tree.children(STATUS_D)}),
+        "has_apt": has_apt,
+        # Without apt (a distroless image): the packages its dpkg status records, for the security check.
+        "dpkg_packages": [] if has_apt else dpkg_packages(tree.read(DPKG_FILES[0])),
         "sbom_path": sbom_path,
         # What apt's answer depends on: the installed packages and the sources.
         "dpkg_key": dpkg.hexdigest() if tree.read(DPKG_FILES[0]) is not None else "",
         "sbom": sbom.decode(errors="replace") if sbom is not None else None,
     }
+
+
+def dpkg_packages(status: bytes | None) -> list[str]:
+    """The installed packages a dpkg status file names."""
+    names = set()
+    for stanza in (status or b"").decode(errors="replace").split("\n\n"):
+        fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", stanza, re.M))
+        if fields.get("Package") and fields.get("Status", "install ok installed").endswith(" installed"):
+            names.add(fields["Package"])
+    return sorted(names)
 
 
 def _executables(tree: imagefs.Tree, names, dirs: list[str]) -> list[str]:
@@ -420,10 +430,10 @@ def check_image(
         image["Id"], docker, settings, check_mode=check_mode, now=now, used=used, writes=shared_writes
     )
     debsec_key, debsec_image, only = facts["dpkg_key"], image["Id"], None
-    if not facts["has_apt"] and facts.get("status_d") and (base or {}).get("Id"):
+    if not facts["has_apt"] and facts.get("dpkg_packages") and (base or {}).get("Id"):
         # A distroless image has no apt: its Debian files come from its runtime base, so apt in the
-        # base answers for the packages the image records in status.d (and only those count).
-        only, debsec_image = facts["status_d"], base["Id"]
+        # base answers for the packages the image records (and only those count).
+        only, debsec_image = facts["dpkg_packages"], base["Id"]
         debsec_key = hashlib.sha256(f"{base['Id']} {' '.join(only)}".encode()).hexdigest()
     if settings["security_check"] == "skip":
         result["debian_security"] = {"checked": False, "pending": [], "other_updates": 0, "error": ""}

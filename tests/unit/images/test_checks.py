@@ -207,9 +207,13 @@ def test_distroless_image_checked_for_security_updates_through_its_base(tmp_path
         ("var", "d", None),
         ("var/lib", "d", None),
         ("var/lib/dpkg", "d", None),
-        ("var/lib/dpkg/status.d", "d", None),
-        ("var/lib/dpkg/status.d/libc6", "f", b"Package: libc6\n"),
-        ("var/lib/dpkg/status.d/tzdata", "f", b"Package: tzdata\n"),
+        (
+            "var/lib/dpkg/status",
+            "f",
+            b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n"
+            b"Package: tzdata\nStatus: install ok installed\nVersion: 2024a\n\n"
+            b"Package: gone\nStatus: deinstall ok config-files\n",
+        ),
     ]
     docker = _Docker(saved([tree]))
     settings = {
