@@ -128,7 +128,8 @@ def test_the_gate_fails_on_an_advisory_against_a_package_in_the_image(run_playbo
     assert result.returncode != 0, output
     scan = out["images"]["backend"]["vuln_scan"]
     assert scan["status"] == "scanned", scan
-    assert scan["packages"][backend["debian"]] > 50 and scan["packages"]["PyPI"] > 10, scan["packages"]
+    # The distroless backend records only the Debian packages whose files it holds (26 on bookworm).
+    assert scan["packages"][backend["debian"]] > 20 and scan["packages"]["PyPI"] > 10, scan["packages"]
     assert {(f["package"], f["version"], f["advisory"]) for f in scan["findings"]} == {
         (glibc, glibc_version, DEB_ID),
         ("fastapi", fastapi, PY_ID),
