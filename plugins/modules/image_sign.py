@@ -12,7 +12,7 @@ description:
     (C(cosign attest --type cyclonedx)); signatures and attestations are stored in the registry next to the image.
   - A digest that already verifies with O(public_key) (and whose SBOM attestation verifies) is left alone, so a
     run with nothing new is a verification per image.
-  - Without a transparency log (O(tlog=false), the offline default) nothing is uploaded to Rekor.
+  - Offline there is no transparency log, so nothing is uploaded to Rekor (C(--tlog-upload=false)).
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
