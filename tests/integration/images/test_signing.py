@@ -2,8 +2,9 @@
 
 The images role builds cosign from its tools catalog and signs by digest (signing.yml: its
 tools.yml and sign.yml tasks), attesting the SBOM. A signed image verifies by digest and by
-tag; an unsigned image pushed under the same tag is refused by image_verify and by the
-compose role (staging settings) before anything changes, naming the image and the reason.
+tag, and the k8s role (staging, applying) lets it through to validation; an unsigned image
+pushed under the same tag is refused by image_verify, the compose role and the k8s role
+(staging settings) before anything changes, naming the image and the reason.
 All images are this test's own, under 127.0.0.1:5000/gt-cosigntest/.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT, assert_failed_unchanged
+from ..k8s.test_role_input import REAL_SECRETS, run_role
 
 HERE = Path(__file__).parent
 REGISTRY = "127.0.0.1:5000"
@@ -111,6 +113,34 @@ def test_a_second_signing_run_changes_nothing(run_playbook, signed):
     assert "changed=0" in output, output
 
 
+def test_the_k8s_role_lets_a_signed_release_through_to_validation_and_apply(run_playbook, signed, tmp_path):
+    """Staging, applying: every digest verifies, so the run renders, validates and gets to the cluster step
+    (here a kubeconfig pointing nowhere, so nothing is applied anywhere)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n"
+        "clusters:\n- name: nowhere\n  cluster:\n    server: https://127.0.0.1:9\n"
+        "contexts:\n- name: nowhere\n  context:\n    cluster: nowhere\n    user: nobody\n"
+        "users:\n- name: nobody\n  user:\n    token: not-a-token\n"
+    )
+    k8s = {
+        "k8s_environment": "staging",
+        "k8s_apply": True,
+        "k8s_ingress_host": "example.com",
+        "k8s_kubeconfig": str(kubeconfig),
+        "k8s_images": {k: signed["digest_ref"] for k in ("backend", "frontend", "chromadb", "postgres")},
+        "k8s_cosign": str(signed["cosign"]),
+        "k8s_verify_public_key": str(signed["pub"]),
+        **REAL_SECRETS,
+    }
+    result = run_role(tmp_path, k8s)
+    output = result.stdout + result.stderr
+    assert "Verify the signature of every image digest (refuse unsigned or re-tagged images)] ***" in output, output
+    assert "refusing unsigned" not in output, output
+    assert "strict schema validation for Kubernetes 1.31.0 passed" in output, output
+    assert "Cannot reach the Kubernetes cluster of staging" in output, output
+
+
 def test_an_unsigned_image_under_the_signed_tag_is_refused(run_playbook, signed):
     unsigned = _push_image(f"unsigned {uuid.uuid4()}\n")
     try:
@@ -145,6 +175,29 @@ def test_an_unsigned_image_under_the_signed_tag_is_refused(run_playbook, signed)
         output = assert_failed_unchanged(result, "no signatures found")
         assert f"backend: {REPO}:{TAG} (now {unsigned.split('@')[1]})" in output, output
         assert not project.exists(), "the compose project directory was created"
+
+        # The k8s role applying to staging refuses the unsigned digest before rendering the tree.
+        k8s = {
+            "k8s_environment": "staging",
+            "k8s_apply": True,
+            "k8s_ingress_host": "example.com",
+            "k8s_kubeconfig": str(signed["work"] / "no-kubeconfig"),
+            "k8s_images": {
+                **{k: signed["digest_ref"] for k in ("frontend", "chromadb", "postgres")},
+                "backend": unsigned,
+            },
+            "k8s_cosign": str(signed["cosign"]),
+            "k8s_verify_public_key": str(signed["pub"]),
+            **REAL_SECRETS,
+        }
+        k8s_dir = signed["work"] / "k8s"
+        k8s_dir.mkdir()
+        result = run_role(k8s_dir, k8s)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert f"backend: {unsigned} is not signed by the release key: no signatures found" in output, output
+        assert "frontend:" not in output.split("refusing unsigned or re-tagged images:")[1].split("\n")[0], output
+        assert not (k8s_dir / "out").exists(), "the k8s tree was rendered"
     finally:
         # Put the signed image back under the tag for a rerun.
         subprocess.run(["docker", "pull", signed["digest_ref"]], capture_output=True, check=False)
