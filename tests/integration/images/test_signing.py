@@ -203,3 +203,26 @@ def test_an_unsigned_image_under_the_signed_tag_is_refused(run_playbook, signed)
         subprocess.run(["docker", "pull", signed["digest_ref"]], capture_output=True, check=False)
         subprocess.run(["docker", "tag", signed["digest_ref"], f"{REPO}:{TAG}"], capture_output=True, check=False)
         subprocess.run(["docker", "push", f"{REPO}:{TAG}"], capture_output=True, check=False)
+
+
+def test_check_mode_signs_nothing_and_writes_no_key(run_playbook, signed, tmp_path):
+    """--check with no key yet: reports the key pair it would generate, writes nothing, signs nothing."""
+    unsigned = _push_image(f"check mode {uuid.uuid4()}\n")
+    try:
+        settings = {
+            **signed["settings"],
+            "images_output_dir": str(tmp_path / "out"),
+            "images_results_dir": str(tmp_path / "results"),
+            "images_sign_key_dir": str(tmp_path / "keys"),
+            "__images_pushed": {"refs": {"app": unsigned}},
+        }
+        result = run_playbook(HERE / "signing.yml", "--check", "-e", json.dumps(settings))
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "Check mode: a key pair would be generated" in output, output
+        assert list(tmp_path.iterdir()) == [], "check mode wrote files"
+        assert _verify(run_playbook, signed, {"app": unsigned}).returncode != 0, "check mode signed the image"
+    finally:
+        subprocess.run(["docker", "pull", signed["digest_ref"]], capture_output=True, check=False)
+        subprocess.run(["docker", "tag", signed["digest_ref"], f"{REPO}:{TAG}"], capture_output=True, check=False)
+        subprocess.run(["docker", "push", f"{REPO}:{TAG}"], capture_output=True, check=False)
