@@ -226,3 +226,31 @@ def test_check_mode_signs_nothing_and_writes_no_key(run_playbook, signed, tmp_pa
         subprocess.run(["docker", "pull", signed["digest_ref"]], capture_output=True, check=False)
         subprocess.run(["docker", "tag", signed["digest_ref"], f"{REPO}:{TAG}"], capture_output=True, check=False)
         subprocess.run(["docker", "push", f"{REPO}:{TAG}"], capture_output=True, check=False)
+
+
+SIGNING_STAGING = {"images_environment": "staging", "images_registry": REGISTRY, "images_push": True}
+BAD_SIGNING_INPUT = {
+    "no password": ({**SIGNING_STAGING}, "images_sign_password is empty"),
+    "key without its public key": (
+        {**SIGNING_STAGING, "images_sign_password": PASSWORD, "images_sign_key": "-----BEGIN ENCRYPTED SIGSTORE"},
+        "images_sign_key and images_sign_public_key go together",
+    ),
+    "key not encrypted": (
+        {**SIGNING_STAGING, "images_sign_password": PASSWORD, "images_sign_key": "x", "images_sign_public_key": "y"},
+        "images_sign_key is not a cosign private key encrypted",
+    ),
+    "relative key dir": (
+        {**SIGNING_STAGING, "images_sign_password": PASSWORD, "images_sign_key_dir": "keys"},
+        "images_sign_key_dir=keys must be an absolute path",
+    ),
+    "signing without a registry": ({"images_sign": True, "images_sign_password": PASSWORD}, "images_sign=true needs"),
+}
+
+
+@pytest.mark.parametrize(("extra_vars", "named"), BAD_SIGNING_INPUT.values(), ids=BAD_SIGNING_INPUT.keys())
+def test_bad_signing_settings_fail_before_any_change(run_playbook, extra_vars, named):
+    result = run_playbook(
+        ROOT / "playbooks/images.yml", "-i", str(ROOT / "inventories/dev"), "-e", json.dumps(extra_vars)
+    )
+    output = assert_failed_unchanged(result, named)
+    assert PASSWORD not in output
