@@ -44,8 +44,15 @@ def _push_image(text: str) -> str:
     subprocess.run(["docker", "import", "-", ref], input=buf.getvalue(), capture_output=True, check=True)
     out = subprocess.run(["docker", "push", ref], capture_output=True, text=True, check=True).stdout
     digest = next(word for word in out.split() if word.startswith("sha256:"))
-    subprocess.run(["docker", "rmi", ref], capture_output=True, check=False)
+    subprocess.run(["docker", "rmi", ref, f"{REPO}@{digest}"], capture_output=True, check=False)
     return f"{REPO}@{digest}"
+
+
+def _restore_signed_tag(digest_ref: str) -> None:
+    """Point REPO:TAG at the signed image again (for a rerun) and leave no local image behind."""
+    ref = f"{REPO}:{TAG}"
+    for cmd in (["pull", digest_ref], ["tag", digest_ref, ref], ["push", ref], ["rmi", ref, digest_ref]):
+        subprocess.run(["docker", *cmd], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -200,9 +207,7 @@ def test_an_unsigned_image_under_the_signed_tag_is_refused(run_playbook, signed)
         assert not (k8s_dir / "out").exists(), "the k8s tree was rendered"
     finally:
         # Put the signed image back under the tag for a rerun.
-        subprocess.run(["docker", "pull", signed["digest_ref"]], capture_output=True, check=False)
-        subprocess.run(["docker", "tag", signed["digest_ref"], f"{REPO}:{TAG}"], capture_output=True, check=False)
-        subprocess.run(["docker", "push", f"{REPO}:{TAG}"], capture_output=True, check=False)
+        _restore_signed_tag(signed["digest_ref"])
 
 
 def test_check_mode_signs_nothing_and_writes_no_key(run_playbook, signed, tmp_path):
@@ -223,9 +228,7 @@ def test_check_mode_signs_nothing_and_writes_no_key(run_playbook, signed, tmp_pa
         assert list(tmp_path.iterdir()) == [], "check mode wrote files"
         assert _verify(run_playbook, signed, {"app": unsigned}).returncode != 0, "check mode signed the image"
     finally:
-        subprocess.run(["docker", "pull", signed["digest_ref"]], capture_output=True, check=False)
-        subprocess.run(["docker", "tag", signed["digest_ref"], f"{REPO}:{TAG}"], capture_output=True, check=False)
-        subprocess.run(["docker", "push", f"{REPO}:{TAG}"], capture_output=True, check=False)
+        _restore_signed_tag(signed["digest_ref"])
 
 
 SIGNING_STAGING = {"images_environment": "staging", "images_registry": REGISTRY, "images_push": True}
