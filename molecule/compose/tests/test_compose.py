@@ -259,6 +259,8 @@ def test_prod_override_runs_hardened():
         "catalog_overrides": {"frontend": {"host_port": 13100}, "backend": {"host_port": 18100},
                               "chromadb": {"host_port": 18101}, "postgres": {"host_port": 15532}},
         "compose_images": images,
+        # The images molecule builds here are local and unsigned; signature checks: tests/integration/images.
+        "compose_verify_signatures": False,
         "compose_secrets": {name: f"molecule-{name.lower()}-{uuid.uuid4().hex[:8]}" for name in
                             ("SUPABASE_SERVICE_ROLE_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY", "POSTGRES_PASSWORD")},
     }  # fmt: skip
