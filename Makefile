@@ -24,7 +24,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup deploy test lint sanity unit app-test integration molecule destroy bench build clean cluster-up cluster-down
+.PHONY: help setup deploy test lint sanity unit app-test integration molecule destroy bench build clean cluster-up cluster-down ee
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -101,6 +101,11 @@ cluster-up: setup ## Bring up the local single-node Kubernetes cluster on this h
 cluster-down: setup ## Stop the local cluster (data kept; PURGE=1 deletes it, binaries stay)
 	ansible-playbook playbooks/k8s_cluster.yml -i inventories/local -e k8s_cluster_state=absent \
 	  $(if $(PURGE),-e k8s_cluster_purge=true) $(ANSIBLE_ARGS)
+
+# The AWX execution environment (execution-environment.yml), built offline from the golden Python
+# base: ee/build.yml provides kubectl and cosign, ee/build.py stages and runs ansible-builder.
+ee: setup ## Build the AWX execution environment image goaltrajectory-ee offline
+	ansible-playbook ee/build.yml -i inventories/local $(ANSIBLE_ARGS)
 
 unit: setup app-test ## Unit tests: no engine needed
 	pytest tests/unit
