@@ -93,7 +93,6 @@ images:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import registry as reg
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import sign
 
 
@@ -119,7 +118,7 @@ def main() -> None:
             p["public_key"],
             p["refs"],
             p["sboms"],
-            lambda host: p["insecure"] or reg.Registry(host).scheme == "http",
+            sign.insecure_for(always=p["insecure"]),
             check_mode=module.check_mode,
         )
     except (sign.CosignError, ValueError) as exc:

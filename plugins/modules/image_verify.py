@@ -104,9 +104,7 @@ def main() -> None:
     )
     p = module.params
     insecure = set(p["insecure_registries"])
-
-    def insecure_for(host: str) -> bool:
-        return host in insecure or reg.Registry(host).scheme == "http"
+    insecure_for = sign.insecure_for(hosts=insecure)
 
     def resolve(parsed: dict) -> str:
         client = reg.Registry(parsed["registry"], p["username"], p["password"], parsed["registry"] in insecure)

@@ -17,7 +17,9 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import registry as reg
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -55,6 +57,12 @@ def reason(output: str) -> str:
     errors = [line for line in lines if line.startswith("Error:")]
     text = (errors or lines or ["cosign gave no reason"])[-1]
     return re.sub(r"^Error:\s*", "", text)
+
+
+def insecure_for(always: bool = False, hosts: Collection[str] = ()) -> Callable[[str], bool]:
+    """Whether cosign needs --allow-insecure-registry for a registry host: every host when ``always``,
+    the ``hosts`` named insecure, and any registry that speaks plain HTTP (loopback ones do)."""
+    return lambda host: always or host in hosts or reg.Registry(host).scheme == "http"
 
 
 def registry_flags(insecure: bool) -> list[str]:
@@ -167,9 +175,9 @@ def sign_all(
                 item["sign_seconds"] += seconds
                 if code != 0:
                     raise CosignError(f"cannot {args[0]} {name} ({ref}): {reason(output)}")
-        for key in ("verify_seconds", "sign_seconds"):
-            if key in item:
-                item[key] = round(item[key], 2)
+        for timing in ("verify_seconds", "sign_seconds"):
+            if timing in item:
+                item[timing] = round(item[timing], 2)
         out["images"][name] = item
     return out
 

@@ -7,9 +7,11 @@ comes from the collection installed in the image:
 
 - the prod tree is rendered and validated (render-only, the test vault passed explicitly);
 - deploy.yml deploys the app to the local cluster, in a namespace of its own, with the cluster's
-  kubeconfig mounted into the container as AWX mounts a kubeconfig credential; the host first
-  runs `deploy.yml -i inventories/local --limit k8s_cluster_nodes` (registry, images pushed,
-  cluster up), untimed, as molecule/k8s_apply does.
+  kubeconfig mounted into the container as AWX mounts a kubeconfig credential, and verifies every
+  image signature first with the EE's cosign: the host first runs `deploy.yml -i inventories/local
+  --limit k8s_cluster_nodes` with signing on (registry, images pushed and signed by digest,
+  cluster up), untimed;
+- an unsigned image in the release is refused, named, before anything changes in the cluster.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+
+from ..images.test_signing import _push_image
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -141,36 +146,64 @@ def test_navigator_renders_and_validates_prod_with_the_installed_collection(ee, 
 
 
 @pytest.fixture(scope="module")
-def local_release(project):
-    """Registry, images pushed by digest and the cluster up, on the host (inventories/local)."""
+def local_release(project, tmp_path_factory):
+    """Registry, images pushed and signed by digest, the cluster up, on the host (inventories/local)."""
+    work = tmp_path_factory.mktemp("local-release")
+    signing = work / "signing.json"
+    signing.write_text(json.dumps({"images_sign": True, "images_sign_key_dir": str(work / "keys"),
+                                   "images_sign_password": "test-only-" + uuid.uuid4().hex}))  # fmt: skip
+    signing.chmod(0o600)
     was_running = run(["pgrep", "-x", "kube-apiserver"]).returncode == 0
-    host = run([BIN / "ansible-playbook", "deploy.yml", "-i", "inventories/local", "--limit", "k8s_cluster_nodes"])
+    host = run([BIN / "ansible-playbook", "deploy.yml", "-i", "inventories/local", "--limit", "k8s_cluster_nodes",
+                "-e", f"@{signing}"])  # fmt: skip
     assert host.returncode == 0, host.stdout[-5000:] + host.stderr[-2000:]
-    results = ROOT / "build" / "images" / "local" / "dev.json"
+    results = ROOT / "build" / "images" / "local"
     (project / "build" / "images" / "local").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(results, project / "build" / "images" / "local" / "dev.json")
-    yield json.loads(results.read_text())
+    for name in ("dev.json", "cosign.pub"):
+        shutil.copy2(results / name, project / "build" / "images" / "local" / name)
+    yield json.loads((results / "dev.json").read_text())
     run(["kubectl", "--kubeconfig", KUBECONFIG, "delete", "namespace", NAMESPACE, "--wait=true", "--timeout=300s"])
     if not was_running:
         run([BIN / "ansible-playbook", "playbooks/k8s_cluster.yml", "-i", "inventories/local",
              "-e", "k8s_cluster_state=absent"])  # fmt: skip
 
 
-def test_navigator_deploys_to_the_local_cluster_with_a_mounted_kubeconfig(ee, project, local_release, tmp_path):
-    # As AWX injects a kubeconfig credential: one self-contained file (certificates inline, the
-    # cluster's admin.conf names files on the host), mounted into the container.
-    credential = tmp_path / "kubeconfig"
-    credential.mkdir()
+@pytest.fixture(scope="module")
+def credential(tmp_path_factory):
+    """As AWX injects a kubeconfig credential: one self-contained file (certificates inline, the
+    cluster's admin.conf names files on the host), mounted into the container."""
+    directory = tmp_path_factory.mktemp("kubeconfig")
     flat = run(["kubectl", "--kubeconfig", KUBECONFIG, "config", "view", "--raw", "--flatten"])
     assert flat.returncode == 0, flat.stderr
-    (credential / "config").write_text(flat.stdout)
-    (credential / "config").chmod(0o600)
-    args = ["-i", "inventories/local", "--limit", "clusters", "-e", "k8s_kubeconfig=/runner/kubeconfig/config",
-            "-e", f"k8s_namespace={NAMESPACE}", "-e", "k8s_ingress_host=ee.goaltrajectory.localhost",
-            "-e", "k8s_ingress_url=http://ee.goaltrajectory.localhost:30080"]  # fmt: skip
-    rc, output = navigator(project, *args, volumes=[f"{credential}:/runner/kubeconfig"])
+    (directory / "config").write_text(flat.stdout)
+    (directory / "config").chmod(0o600)
+    return f"{directory}:/runner/kubeconfig"
+
+
+def deploy_local(project, credential):
+    """deploy.yml on the local cluster from the EE, every image signature verified with its cosign."""
+    return navigator(
+        project, "-i", "inventories/local", "--limit", "clusters",
+        "-e", "k8s_kubeconfig=/runner/kubeconfig/config", "-e", f"k8s_namespace={NAMESPACE}",
+        "-e", "k8s_ingress_host=ee.goaltrajectory.localhost", "-e", "k8s_ingress_url=http://ee.goaltrajectory.localhost:30080",
+        "-e", json.dumps({"k8s_verify_signatures": True, "k8s_cosign": "/usr/local/bin/cosign",
+                          "k8s_verify_insecure_registries": ["127.0.0.1:5000"]}),
+        volumes=[credential],
+    )  # fmt: skip
+
+
+def workloads():
+    kubectl = ["kubectl", "--kubeconfig", KUBECONFIG, "-n", NAMESPACE, "get", "deployments,statefulsets", "-o", "json"]
+    items = json.loads(run(kubectl).stdout)["items"]
+    return {i["metadata"]["name"]: (i["metadata"]["generation"], i["spec"]["template"]["spec"]["containers"])
+            for i in items}  # fmt: skip
+
+
+def test_navigator_deploys_a_signed_release_to_the_local_cluster(ee, project, local_release, credential):
+    rc, output = deploy_local(project, credential)
     assert rc == 0, output[-6000:]
     assert recap(output)["goaltrajectory-local"]["failed"] == 0
+    assert "Verify the signature of every image digest" in output
     kubectl = ["kubectl", "--kubeconfig", KUBECONFIG, "-n", NAMESPACE]
     pods = json.loads(run([*kubectl, "get", "pods", "-o", "json"]).stdout)["items"]
     images = {}
@@ -184,6 +217,24 @@ def test_navigator_deploys_to_the_local_cluster_with_a_mounted_kubeconfig(ee, pr
     for name, built in local_release["images"].items():
         assert images.get(name) == built["digest_ref"], f"{name}: {images.get(name)} is not {built['digest_ref']}"
     # The second run from the EE changes nothing.
-    rc, output = navigator(project, *args, volumes=[f"{credential}:/runner/kubeconfig"])
+    rc, output = deploy_local(project, credential)
     assert rc == 0, output[-6000:]
     assert recap(output)["goaltrajectory-local"]["changed"] == 0, output[-6000:]
+
+
+def test_navigator_refuses_an_unsigned_image_before_changing_anything(ee, project, local_release, credential):
+    unsigned = _push_image(f"unsigned {uuid.uuid4()}\n")
+    results = project / "build" / "images" / "local" / "dev.json"
+    signed = results.read_text()
+    release = json.loads(signed)
+    release["refs"]["backend"] = release["images"]["backend"]["digest_ref"] = unsigned
+    results.write_text(json.dumps(release))
+    before = workloads()
+    try:
+        rc, output = deploy_local(project, credential)
+    finally:
+        results.write_text(signed)
+    assert rc != 0, output[-6000:]
+    assert unsigned in output, output[-6000:]
+    assert recap(output)["goaltrajectory-local"]["changed"] == 0, output[-6000:]
+    assert workloads() == before

@@ -120,6 +120,20 @@ def test_a_second_signing_run_changes_nothing(run_playbook, signed):
     assert "changed=0" in output, output
 
 
+def test_every_image_of_a_release_is_signed_in_one_run(run_playbook, signed):
+    """Two unsigned images in one run: each is signed with the release key (the key is not lost after the first)."""
+    refs = {"a-first": _push_image(f"first {uuid.uuid4()}\n"), "b-second": _push_image(f"second {uuid.uuid4()}\n")}
+    try:
+        settings = {**signed["settings"], "__images_pushed": {"refs": refs}, "__images_checks": {"images": {}}}
+        result = run_playbook(HERE / "signing.yml", "-e", json.dumps(settings))
+        assert result.returncode == 0, result.stdout + result.stderr
+        for ref in refs.values():
+            verified = _verify(run_playbook, signed, {"app": ref})
+            assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        _restore_signed_tag(signed["digest_ref"])
+
+
 def test_the_k8s_role_lets_a_signed_release_through_to_validation_and_apply(run_playbook, signed, tmp_path):
     """Staging, applying: every digest verifies, so the run renders, validates and gets to the cluster step
     (here a kubeconfig pointing nowhere, so nothing is applied anywhere)."""
