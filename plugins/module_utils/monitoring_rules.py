@@ -85,7 +85,10 @@ SETTINGS_KEYS = {
 }
 
 RULES_FILE = "rules/goaltrajectory-alerts.yml"
-TESTS_FILE = "rule-tests/goaltrajectory-alerts.test.yml"
+# One test file per evaluation step: rule-tests/goaltrajectory-alerts.test.yml (1m) and
+# rule-tests/goaltrajectory-alerts.<step>.test.yml for the long-running volume tests.
+TESTS_DIR = "rule-tests"
+VOLUME_DURATIONS = ("volume_lookback", "volume_filling_for", "volume_critical_for")
 INTERVAL = 60  # seconds between samples in the generated tests (and the evaluation interval)
 
 
@@ -242,6 +245,7 @@ class Rule:
         self.annotations = {"summary": summary, "runbook": runbook}
         # (case name, input series [(series, values)], eval seconds, alert sample labels or None for quiet)
         self.cases: list[tuple[str, list[tuple[str, str]], int, dict | None]] = []
+        self.step = INTERVAL  # seconds between samples and evaluations in its tests
 
     def key(self) -> str:
         extra = ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k != "severity")
@@ -840,6 +844,10 @@ class _Builder:
             what = f"the filesystem at {mount} holding the volumes of {names}"
             targets = [(what, labels, sel, "job, instance, mountpoint", fired, "node_filesystem", {}, "")]
 
+        # The volume tests span volume_lookback + volume_filling_for (7 h by default): evaluated every
+        # 5 minutes when the durations allow it (promtool evaluates every rule at every step).
+        slow_step = 300
+        step = slow_step if all(seconds(t[k]) % slow_step == 0 for k in VOLUME_DURATIONS) else INTERVAL
         for what, labels, sel, by, fired, family, extra, service in targets:
             avail_m, size_m = (
                 ("kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes")
@@ -871,11 +879,12 @@ class _Builder:
                     labels=extra,
                 )
             )
+            rule.step = step
             capacity = 100 * 2**30
             look = seconds(t["volume_lookback"])
             wait = seconds(t["volume_filling_for"])
-            end = look + wait + 2 * INTERVAL
-            n = _mins(end)
+            end = look + wait + 2 * step
+            n = int(end // step)
 
             def volume(values, labels=labels, capacity=capacity, n=n, avail_m=avail_m, size_m=size_m):
                 return [_series(avail_m, labels, values), _series(size_m, labels, _flat(capacity, n))]
@@ -886,7 +895,7 @@ class _Builder:
             # Below the threshold and filling fast: growth alone does not alert (the disks of the build
             # hosts grow by a few GB during builds).
             fast_end = capacity * max(0.2, free * 1.05)
-            fast = fast_end / (horizon / 2) * 60
+            fast = fast_end / (horizon / 2) * step
             if fast_end + fast * n < capacity:
                 rule.case(
                     f"below {_num(used * 100)}% used, predicted full within {_num(hours / 2)}h",
@@ -897,7 +906,7 @@ class _Builder:
             # Above the threshold, and n minutes of linear decline to a_end, predicted full within the horizon.
             f = 0.5 / (1 + 2 * wait / horizon)
             a_end = f * free * capacity
-            slope = 2 * a_end / horizon * 60  # bytes per minute: full in half the horizon from the end
+            slope = 2 * a_end / horizon * step  # bytes per step: full in half the horizon from the end
             a0 = a_end + slope * n
             if a0 > capacity:
                 raise _fail(
@@ -911,7 +920,7 @@ class _Builder:
                 end,
                 {**fired, **extra},
             )
-            slow = a_end / (2 * horizon) * 60
+            slow = a_end / (2 * horizon) * step
             rule.case(
                 f"above {_num(used * 100)}% used, full in {_num(hours * 2)}h",
                 volume(_ramp(a_end + slow * n, -slow, n)),
@@ -933,8 +942,9 @@ class _Builder:
                     labels=extra,
                 )
             )
-            end = seconds(t["volume_critical_for"]) + 3 * INTERVAL
-            n = _mins(end)
+            rule.step = step
+            end = seconds(t["volume_critical_for"]) + 3 * step
+            n = int(end // step)
             margin = (1 - critical) / 2
             if critical > 0.8:
                 rule.case("80% used, not growing", volume(_flat(capacity * 0.2, n), n=n), end, None)
@@ -1046,9 +1056,10 @@ def rules_document(rules_list: list[Rule]) -> dict:
     return {"groups": [{"name": name, "rules": items} for name, items in groups.items()]}
 
 
-def tests_document(rules_list: list[Rule], rule_file: str) -> dict:
-    """The promtool test file: one test group per rule and case."""
-    tests = []
+def tests_documents(rules_list: list[Rule], rule_file: str) -> dict[str, dict]:
+    """The promtool test files by path (under TESTS_DIR): one test group per rule and case, in
+    one file per evaluation step."""
+    files: dict[str, dict] = {}
     for rule in rules_list:
         if not rule.cases:
             raise MonitoringError(f"rule {rule.key()} has no test cases")
@@ -1057,47 +1068,51 @@ def tests_document(rules_list: list[Rule], rule_file: str) -> dict:
         context = [
             series
             for other in rules_list
-            if other is not rule and other.alert == rule.alert
+            if other is not rule and other.alert == rule.alert and other.step == rule.step
             for series in next(c[1] for c in other.cases if c[3] is None)
         ]
+        suffix = "" if rule.step == INTERVAL else f".{duration(rule.step)}"
+        doc = files.setdefault(
+            f"{TESTS_DIR}/goaltrajectory-alerts{suffix}.test.yml",
+            {"rule_files": [rule_file], "evaluation_interval": duration(rule.step), "tests": []},
+        )
         for name, own, eval_s, fires in rule.cases:
             names = {s for s, _ in own}
             series = [*own, *[(s, v) for s, v in context if s not in names]]
-            series = list(dict(series).items())
             exp = []
             if fires is not None:
                 exp = [{"exp_labels": {**fires, **rule.labels}, "exp_annotations": dict(rule.annotations)}]
-            tests.append(
+            doc["tests"].append(
                 {
                     "name": f"{rule.key()}: {name} -> {'fires' if fires is not None else 'quiet'}",
-                    "interval": duration(INTERVAL),
-                    "input_series": [{"series": s, "values": v} for s, v in series],
+                    "interval": duration(rule.step),
+                    "input_series": [{"series": s, "values": v} for s, v in dict(series).items()],
                     "alert_rule_test": [{"eval_time": duration(eval_s), "alertname": rule.alert, "exp_alerts": exp}],
                 }
             )
-    return {"rule_files": [rule_file], "evaluation_interval": duration(INTERVAL), "tests": tests}
+    return files
 
 
 # --- coverage: read back from the files -----------------------------------------------------------
 METRIC_RE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
 
 
-def _rule_key(rule: dict) -> str:
+def rule_key(rule: dict) -> str:
     labels = rule.get("labels") or {}
     extra = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "severity")
     return f"{rule['alert']}{{{extra}}}"
 
 
-def coverage(rules_doc: dict, tests_doc: dict) -> list[str]:
+def coverage(rules_doc: dict, tests_docs: list[dict]) -> list[str]:
     """Problems: each alerting rule needs a test where it fires (expected labels include the rule's
     labels) and a named quiet test fed every metric the rule reads. Empty when every rule is covered."""
     problems = []
-    groups = tests_doc.get("tests") or []
+    groups = [test for doc in tests_docs for test in (doc or {}).get("tests") or []]
     for group in (rules_doc or {}).get("groups") or []:
         for rule in group.get("rules") or []:
             if "alert" not in rule:
                 continue
-            key = _rule_key(rule)
+            key = rule_key(rule)
             labels = rule.get("labels") or {}
             metrics = set(METRIC_RE.findall(rule["expr"]))
             fires = quiet = False
@@ -1116,3 +1131,26 @@ def coverage(rules_doc: dict, tests_doc: dict) -> list[str]:
             if not quiet:
                 problems.append(f"{key} ({group['name']}): no test fed {sorted(metrics)} where it stays quiet")
     return problems
+
+
+def files(services: dict, raw_settings: Any) -> list[dict]:
+    """[{path, content}] of the environment's monitoring tree: the rule file and its test files."""
+    from . import yaml_dump  # PyYAML: only on the controller
+
+    checked = settings(raw_settings)
+    rules_list = build(services, checked)
+    where = f"environment {checked['environment']!r} ({checked['engine']})"
+    header = [
+        f"Prometheus alerting rules for {where}: {len(rules_list)} rules.",
+        "Rendered by the goaltrajectory.platform monitoring role from the service catalog (roles/catalog) and the",
+        "monitoring_thresholds / monitoring_threshold_overrides variables; change those, not this file.",
+    ]
+    out = [{"path": RULES_FILE, "content": yaml_dump.document(rules_document(rules_list), header)}]
+    for path, doc in tests_documents(rules_list, "../" + RULES_FILE).items():
+        tests_header = [
+            f"promtool unit tests of {RULES_FILE} for {where}: each rule fires on a fault and stays quiet on",
+            f"healthy data at this environment's thresholds (evaluated every {doc['evaluation_interval']}).",
+            "Run: promtool test rules <this file>. Rendered by the goaltrajectory.platform monitoring role.",
+        ]
+        out.append({"path": path, "content": yaml_dump.document(doc, tests_header)})
+    return out
