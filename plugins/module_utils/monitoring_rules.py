@@ -63,7 +63,12 @@ THRESHOLDS: dict[str, tuple[str, float, float, str]] = {
     "restarts_window": ("duration", 300, 7 * 86400, "window restarts_count is counted in"),
     "crashloop_for": ("duration", 0, 86400, "for: of PodCrashLooping"),
     "volume_used_ratio": ("ratio", 0, 1, "used share above which a volume predicted to fill up alerts"),
-    "volume_full_within_hours": ("number", 0.25, 8760, "alert when the volume is predicted full within this many hours"),
+    "volume_full_within_hours": (
+        "number",
+        0.25,
+        8760,
+        "alert when the volume is predicted full within this many hours",
+    ),
     "volume_lookback": ("duration", 600, 7 * 86400, "the history predict_linear extrapolates from"),
     "volume_filling_for": ("duration", 0, 86400, "for: of VolumeFillingUp"),
     "volume_critical_ratio": ("ratio", 0, 1, "used share at which VolumeAlmostFull fires regardless of growth"),
@@ -107,7 +112,7 @@ def seconds(duration: str) -> float:
 
 def duration(secs: float) -> str:
     """A Prometheus duration for whole seconds, largest units first (3900 -> 1h5m)."""
-    secs = int(round(secs))
+    secs = round(secs)
     if secs == 0:
         return "0s"
     out = ""
@@ -192,12 +197,13 @@ def settings(raw: Any) -> dict:
         thresholds[key] = _threshold(key, over.get(key, base[key]), variable)
     if thresholds["volume_used_ratio"] >= thresholds["volume_critical_ratio"]:
         raise _fail(
-            "threshold_overrides.volume_used_ratio",
-            f"{thresholds['volume_used_ratio']} must be below volume_critical_ratio {thresholds['volume_critical_ratio']}",
+            f"{'threshold_overrides' if 'volume_used_ratio' in over else 'thresholds'}.volume_used_ratio",
+            f"{thresholds['volume_used_ratio']} must be below volume_critical_ratio"
+            f" {thresholds['volume_critical_ratio']}",
         )
     if seconds(thresholds["restarts_window"]) < (thresholds["restarts_count"] + 5) * 60:
         raise _fail(
-            "threshold_overrides.restarts_window",
+            f"{'threshold_overrides' if 'restarts_window' in over else 'thresholds'}.restarts_window",
             f"{thresholds['restarts_window']} is too short to count {thresholds['restarts_count']} restarts"
             " (at least restarts_count + 5 minutes: the kubelet backs off between restarts)",
         )
@@ -557,7 +563,9 @@ class _Builder:
                 ]
 
             rule.case(f"5xx at {_num(ratio * 0.8 * 100)}%", requests(rate, ratio * 0.8), end, None)
-            rule.case(f"5xx at {_num((ratio + (1 - ratio) / 2) * 100)}%", requests(rate, ratio + (1 - ratio) / 2), end, fired)
+            rule.case(
+                f"5xx at {_num((ratio + (1 - ratio) / 2) * 100)}%", requests(rate, ratio + (1 - ratio) / 2), end, fired
+            )
             if min_rate > 0:
                 rule.case("every request fails, below the minimum rate", requests(min_rate / 2, 1.0), end, None)
 
@@ -778,8 +786,9 @@ class _Builder:
                 continue
             hpa = {"namespace": self.ns, "horizontalpodautoscaler": name}
             hsel = _sel(**hpa)
-            current = f"max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{{hsel}}})"
-            most = f"max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{{hsel}}})"
+            by = "max by (namespace, horizontalpodautoscaler)"
+            current = f"{by} (kube_horizontalpodautoscaler_status_current_replicas{{{hsel}}})"
+            most = f"{by} (kube_horizontalpodautoscaler_spec_max_replicas{{{hsel}}})"
             rule = self.add(
                 Rule(
                     "goaltrajectory.kubernetes",
@@ -863,7 +872,8 @@ class _Builder:
                 f"kubectl -n {self.ns} exec into the {service} pod and find what grows (du -x); expand the claim"
                 " or prune data"
                 if self.k8s
-                else f"df -h {self.s['compose_volume_mountpoint']}; docker system df -v shows which volume or image grows"
+                else f"df -h {self.s['compose_volume_mountpoint']}; docker system df -v shows which volume or image"
+                " grows"
             )
             rule = self.add(
                 Rule(

@@ -103,16 +103,19 @@ def test_kubernetes_rules_follow_the_catalog(services):
     assert by_alert["PodRestarting"] == by_alert["PodCrashLooping"] == names
     assert by_alert["HighErrorRate"] == by_alert["HighLatency"] == {n for n, s in services.items() if s["metrics"]}
     assert by_alert["HpaAtMaxReplicas"] == {n for n, s in services.items() if s["autoscale"]}
-    assert by_alert["VolumeFillingUp"] == by_alert["VolumeAlmostFull"] == {n for n, s in services.items() if s["volumes"]}
+    assert (
+        by_alert["VolumeFillingUp"] == by_alert["VolumeAlmostFull"] == {n for n, s in services.items() if s["volumes"]}
+    )
     # StatefulSet claims are <volume>-<name>-0, Deployment claims <name>-<volume> (roles/k8s).
     volume_exprs = " ".join(r.expr for r in rules if r.alert == "VolumeFillingUp")
     assert 'persistentvolumeclaim="data-postgres-0"' in volume_exprs
     assert 'persistentvolumeclaim="chromadb-data"' in volume_exprs
     down = {r.labels["service"]: r.expr for r in rules if r.alert == "ServiceDown"}
     assert "kube_statefulset_status_replicas_ready" in down["postgres"]
-    assert 'kube_deployment_status_replicas_available{namespace="goaltrajectory-dev", deployment="backend"}' in down[
-        "backend"
-    ]
+    assert (
+        'kube_deployment_status_replicas_available{namespace="goaltrajectory-dev", deployment="backend"}'
+        in down["backend"]
+    )
 
 
 def test_compose_rules_follow_the_catalog(services):
@@ -233,7 +236,9 @@ def test_volume_tests_run_at_a_5m_step_when_the_durations_allow(services):
     docs = mr.tests_documents(mr.build(services, raw_settings()), "../r.yml")
     assert docs["rule-tests/goaltrajectory-alerts.5m.test.yml"]["evaluation_interval"] == "5m"
     odd = raw_settings(threshold_overrides={"volume_filling_for": "7m"})
-    assert list(mr.tests_documents(mr.build(services, odd), "../r.yml")) == ["rule-tests/goaltrajectory-alerts.test.yml"]
+    assert list(mr.tests_documents(mr.build(services, odd), "../r.yml")) == [
+        "rule-tests/goaltrajectory-alerts.test.yml"
+    ]
 
 
 def test_files_are_deterministic(services):
@@ -259,7 +264,10 @@ def test_files_are_deterministic(services):
 @pytest.mark.parametrize(
     ("over", "message"),
     [
-        ({"threshold_overrides": {"http_5xx_ratio": 1.5}}, "monitoring_threshold_overrides.http_5xx_ratio: must be a ratio"),
+        (
+            {"threshold_overrides": {"http_5xx_ratio": 1.5}},
+            "monitoring_threshold_overrides.http_5xx_ratio: must be a ratio",
+        ),
         ({"threshold_overrides": {"http_5xx_ratio": 0}}, "monitoring_threshold_overrides.http_5xx_ratio"),
         ({"threshold_overrides": {"memory_limit_ratio": "high"}}, "monitoring_threshold_overrides.memory_limit_ratio"),
         ({"threshold_overrides": {"http_p95_seconds": 10}}, "monitoring_threshold_overrides.http_p95_seconds"),
@@ -309,7 +317,9 @@ def test_overrides_win_over_the_defaults():
 
 def test_every_default_threshold_is_documented_in_the_argument_specs():
     specs = _yaml(ROOT / "roles/monitoring/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-    assert set(specs["monitoring_thresholds"]["options"]) == set(mr.THRESHOLDS) == set(DEFAULTS["monitoring_thresholds"])
+    assert (
+        set(specs["monitoring_thresholds"]["options"]) == set(mr.THRESHOLDS) == set(DEFAULTS["monitoring_thresholds"])
+    )
 
 
 # --- coverage: a rule without a test fails ----------------------------------------------------------
@@ -338,7 +348,11 @@ def test_a_rule_without_tests_is_reported(services):
 def test_a_rule_whose_quiet_test_is_removed_is_reported(services):
     rules_doc, tests_docs = _docs(services)
     for doc in tests_docs:
-        doc["tests"] = [t for t in doc["tests"] if not t["name"].startswith("HighLatency{service=backend}: p95 in the bucket up to 1s")]
+        doc["tests"] = [
+            t
+            for t in doc["tests"]
+            if not t["name"].startswith("HighLatency{service=backend}: p95 in the bucket up to 1s")
+        ]
     problems = mr.coverage(rules_doc, tests_docs)
     assert problems == [
         "HighLatency{service=backend} (goaltrajectory.http): no test fed"
