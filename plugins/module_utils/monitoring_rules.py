@@ -484,15 +484,8 @@ class _Builder:
                 )
                 base = self.ksm(pod=pod, uid="0b1c2d3e")
 
-                def ready(true, false, base=base):
-                    return [
-                        _series("kube_pod_status_ready", {**base, "condition": "true"}, _flat(true, n)),
-                        _series("kube_pod_status_ready", {**base, "condition": "false"}, _flat(false, n)),
-                        _series("kube_pod_status_ready", {**base, "condition": "unknown"}, _flat(0, n)),
-                    ]
-
-                rule.case("healthy", ready(1, 0), end, None)
-                rule.case("not ready", ready(0, 1), end, {"namespace": self.ns, "pod": pod})
+                rule.case("healthy", _ready(base, n, 1, 0), end, None)
+                rule.case("not ready", _ready(base, n, 0, 1), end, {"namespace": self.ns, "pod": pod})
             elif svc["metrics"] and svc["connects_to"]:
                 # The app's readiness gauge (the backend sets it on every /ready, which the Compose
                 # healthcheck calls): a dependency it cannot reach.
@@ -554,20 +547,17 @@ class _Builder:
             n = _mins(end)
             target = self.target_labels(svc)
 
-            def requests(per_s, bad_share, target=target, n=n):
-                per_min = per_s * 60
-                labels = {**target, "method": "GET", "route": "/api/goals"}
-                return [
-                    _series(HTTP_REQUESTS, {**labels, "status": "200"}, _ramp(0, per_min * (1 - bad_share), n)),
-                    _series(HTTP_REQUESTS, {**labels, "status": "500"}, _ramp(0, per_min * bad_share, n)),
-                ]
-
-            rule.case(f"5xx at {_num(ratio * 0.8 * 100)}%", requests(rate, ratio * 0.8), end, None)
+            rule.case(f"5xx at {_num(ratio * 0.8 * 100)}%", _requests(target, n, rate, ratio * 0.8), end, None)
             rule.case(
-                f"5xx at {_num((ratio + (1 - ratio) / 2) * 100)}%", requests(rate, ratio + (1 - ratio) / 2), end, fired
+                f"5xx at {_num((ratio + (1 - ratio) / 2) * 100)}%",
+                _requests(target, n, rate, ratio + (1 - ratio) / 2),
+                end,
+                fired,
             )
             if min_rate > 0:
-                rule.case("every request fails, below the minimum rate", requests(min_rate / 2, 1.0), end, None)
+                rule.case(
+                    "every request fails, below the minimum rate", _requests(target, n, min_rate / 2, 1.0), end, None
+                )
 
             # p95 from the histogram: healthy data fills the bucket just under the threshold, the
             # fault the bucket just above it.
@@ -600,20 +590,12 @@ class _Builder:
             upper = [b for b in LATENCY_BUCKETS if _lower(b) >= p95]
             fault_upper = upper[0] if upper else float("inf")
 
-            def histogram(upper, target=target, n=n):
-                per_min = rate * 60
-                labels = {**target, "method": "GET", "route": "/api/goals", "status": "200"}
-                out = []
-                for le in [*LATENCY_BUCKETS, "+Inf"]:
-                    inc = per_min if le == "+Inf" or le >= upper else 0  # cumulative buckets
-                    le_text = le if le == "+Inf" else _num(le)
-                    out.append(_series(f"{HTTP_LATENCY}_bucket", {**labels, "le": le_text}, _ramp(0, inc, n)))
-                out.append(_series(f"{HTTP_LATENCY}_count", labels, _ramp(0, per_min, n)))
-                return out
-
-            rule.case(f"p95 in the bucket up to {_num(below)}s", histogram(below), end, None)
+            rule.case(f"p95 in the bucket up to {_num(below)}s", _histogram(target, n, rate, below), end, None)
             rule.case(
-                f"p95 in the bucket up to {_num(fault_upper) if upper else '+Inf'}s", histogram(fault_upper), end, fired
+                f"p95 in the bucket up to {_num(fault_upper) if upper else '+Inf'}s",
+                _histogram(target, n, rate, fault_upper),
+                end,
+                fired,
             )
 
     # --- resources ---------------------------------------------------------------------------------
@@ -650,22 +632,15 @@ class _Builder:
             limit_bytes = cat.memory_bytes(svc["resources"]["limits"]["memory"])
             labels = self.container_labels(svc)
 
-            def memory(share, labels=labels, n=n, limit_bytes=limit_bytes, name=name):
-                used = _series("container_memory_working_set_bytes", labels, _flat(round(limit_bytes * share), n))
-                if self.k8s:
-                    lim = _series(
-                        "kube_pod_container_resource_limits",
-                        self.ksm(pod=labels["pod"], container=name, resource="memory", unit="byte", node="node-1"),
-                        _flat(limit_bytes, n),
-                    )
-                else:
-                    lim = _series("container_spec_memory_limit_bytes", labels, _flat(limit_bytes, n))
-                return [used, lim]
-
-            rule.case(f"at {_num(ratio * 0.95 * 100)}% of the limit", memory(ratio * 0.95), end, None)
+            rule.case(
+                f"at {_num(ratio * 0.95 * 100)}% of the limit",
+                self.memory(name, labels, n, limit_bytes, ratio * 0.95),
+                end,
+                None,
+            )
             rule.case(
                 f"at {_num((ratio + (1 - ratio) / 2) * 100)}% of the limit",
-                memory(ratio + (1 - ratio) / 2),
+                self.memory(name, labels, n, limit_bytes, ratio + (1 - ratio) / 2),
                 end,
                 self.container_alert_labels(svc),
             )
@@ -691,20 +666,25 @@ class _Builder:
             end = seconds(t["cpu_window"]) + seconds(t["cpu_for"]) + 3 * INTERVAL
             n = _mins(end)
 
-            def cpu(share, labels=labels, n=n):
-                periods_per_min = 600  # 100 ms CFS periods, always busy
-                return [
-                    _series("container_cpu_cfs_periods_total", labels, _ramp(0, periods_per_min, n)),
-                    _series("container_cpu_cfs_throttled_periods_total", labels, _ramp(0, periods_per_min * share, n)),
-                ]
-
-            rule.case(f"throttled {_num(ratio * 0.8 * 100)}%", cpu(ratio * 0.8), end, None)
+            rule.case(f"throttled {_num(ratio * 0.8 * 100)}%", _cpu(labels, n, ratio * 0.8), end, None)
             rule.case(
                 f"throttled {_num((ratio + (1 - ratio) / 2) * 100)}%",
-                cpu(ratio + (1 - ratio) / 2),
+                _cpu(labels, n, ratio + (1 - ratio) / 2),
                 end,
                 self.container_alert_labels(svc),
             )
+
+    def memory(self, name, labels, n, limit_bytes, share):
+        used = _series("container_memory_working_set_bytes", labels, _flat(round(limit_bytes * share), n))
+        if self.k8s:
+            lim = _series(
+                "kube_pod_container_resource_limits",
+                self.ksm(pod=labels["pod"], container=name, resource="memory", unit="byte", node="node-1"),
+                _flat(limit_bytes, n),
+            )
+        else:
+            lim = _series("container_spec_memory_limit_bytes", labels, _flat(limit_bytes, n))
+        return [used, lim]
 
     # --- Kubernetes workloads -------------------------------------------------------------------------
     def pods(self) -> None:
@@ -736,17 +716,16 @@ class _Builder:
             lead = _mins(window)
             tail = 2
 
-            def restarts(k, labels=labels, lead=lead, tail=tail):
-                if k == 0:
-                    return [_series("kube_pod_container_status_restarts_total", labels, _flat(0, lead + tail + 1))]
-                values = f"0+0x{lead} 1+1x{k - 1} {k}+0x{tail}"
-                return [_series("kube_pod_container_status_restarts_total", labels, values)]
-
             end = (lead + (count + 1) + tail) * INTERVAL
-            rule.case(f"{count - 1} restarts", restarts(count - 1), (lead + count - 1 + tail) * INTERVAL, None)
+            rule.case(
+                f"{count - 1} restarts",
+                _restarts(labels, lead, tail, count - 1),
+                (lead + count - 1 + tail) * INTERVAL,
+                None,
+            )
             rule.case(
                 f"{count + 1} restarts",
-                restarts(count + 1),
+                _restarts(labels, lead, tail, count + 1),
                 end,
                 {"namespace": self.ns, "pod": pod, "container": name},
             )
@@ -807,14 +786,8 @@ class _Builder:
             top = svc["autoscale"]["max"]
             labels = self.ksm(horizontalpodautoscaler=name)
 
-            def replicas(k, labels=labels, n=n, top=top):
-                return [
-                    _series("kube_horizontalpodautoscaler_status_current_replicas", labels, _flat(k, n)),
-                    _series("kube_horizontalpodautoscaler_spec_max_replicas", labels, _flat(top, n)),
-                ]
-
-            rule.case(f"{top - 1} of {top} replicas", replicas(top - 1), end, None)
-            rule.case(f"{top} of {top} replicas", replicas(top), end, hpa)
+            rule.case(f"{top - 1} of {top} replicas", _replicas(labels, n, top, top - 1), end, None)
+            rule.case(f"{top} of {top} replicas", _replicas(labels, n, top, top), end, hpa)
 
     # --- volumes --------------------------------------------------------------------------------------
     def volumes(self) -> None:
@@ -896,12 +869,14 @@ class _Builder:
             end = look + wait + 2 * step
             n = int(end // step)
 
-            def volume(values, labels=labels, capacity=capacity, n=n, avail_m=avail_m, size_m=size_m):
-                return [_series(avail_m, labels, values), _series(size_m, labels, _flat(capacity, n))]
-
             free = 1 - used
             # Healthy hosts here: 80% used, flat (these hosts report their disks 70-85% used).
-            rule.case("80% used, not growing", volume(_flat(capacity * 0.2, n)), end, None)
+            rule.case(
+                "80% used, not growing",
+                _volume(avail_m, size_m, labels, capacity, n, _flat(capacity * 0.2, n)),
+                end,
+                None,
+            )
             # Below the threshold and filling fast: growth alone does not alert (the disks of the build
             # hosts grow by a few GB during builds).
             fast_end = capacity * max(0.2, free * 1.05)
@@ -909,7 +884,7 @@ class _Builder:
             if fast_end + fast * n < capacity:
                 rule.case(
                     f"below {_num(used * 100)}% used, predicted full within {_num(hours / 2)}h",
-                    volume(_ramp(fast_end + fast * n, -fast, n)),
+                    _volume(avail_m, size_m, labels, capacity, n, _ramp(fast_end + fast * n, -fast, n)),
                     end,
                     None,
                 )
@@ -926,14 +901,14 @@ class _Builder:
                 )
             rule.case(
                 f"above {_num(used * 100)}% used, full in {_num(hours / 2)}h",
-                volume(_ramp(a0, -slope, n)),
+                _volume(avail_m, size_m, labels, capacity, n, _ramp(a0, -slope, n)),
                 end,
                 {**fired, **extra},
             )
             slow = a_end / (2 * horizon) * step
             rule.case(
                 f"above {_num(used * 100)}% used, full in {_num(hours * 2)}h",
-                volume(_ramp(a_end + slow * n, -slow, n)),
+                _volume(avail_m, size_m, labels, capacity, n, _ramp(a_end + slow * n, -slow, n)),
                 end,
                 None,
             )
@@ -957,16 +932,21 @@ class _Builder:
             n = int(end // step)
             margin = (1 - critical) / 2
             if critical > 0.8:
-                rule.case("80% used, not growing", volume(_flat(capacity * 0.2, n), n=n), end, None)
+                rule.case(
+                    "80% used, not growing",
+                    _volume(avail_m, size_m, labels, capacity, n, _flat(capacity * 0.2, n)),
+                    end,
+                    None,
+                )
             rule.case(
                 f"{_num((critical - margin) * 100)}% used",
-                volume(_flat(capacity * (1 - critical + margin), n), n=n),
+                _volume(avail_m, size_m, labels, capacity, n, _flat(capacity * (1 - critical + margin), n)),
                 end,
                 None,
             )
             rule.case(
                 f"{_num((critical + margin) * 100)}% used",
-                volume(_flat(capacity * margin, n), n=n),
+                _volume(avail_m, size_m, labels, capacity, n, _flat(capacity * margin, n)),
                 end,
                 {**fired, **extra},
             )
@@ -1039,6 +1019,62 @@ class _Builder:
             rule.case("counter rising", [_series(metric, labels, _ramp(3, 1, n))], 8 * INTERVAL, dict(prom))
 
 
+# Test series of the rules' cases.
+def _ready(base, n, true, false):
+    return [
+        _series("kube_pod_status_ready", {**base, "condition": "true"}, _flat(true, n)),
+        _series("kube_pod_status_ready", {**base, "condition": "false"}, _flat(false, n)),
+        _series("kube_pod_status_ready", {**base, "condition": "unknown"}, _flat(0, n)),
+    ]
+
+
+def _requests(target, n, per_s, bad_share):
+    per_min = per_s * 60
+    labels = {**target, "method": "GET", "route": "/api/goals"}
+    return [
+        _series(HTTP_REQUESTS, {**labels, "status": "200"}, _ramp(0, per_min * (1 - bad_share), n)),
+        _series(HTTP_REQUESTS, {**labels, "status": "500"}, _ramp(0, per_min * bad_share, n)),
+    ]
+
+
+def _histogram(target, n, rate, upper):
+    per_min = rate * 60
+    labels = {**target, "method": "GET", "route": "/api/goals", "status": "200"}
+    out = []
+    for le in [*LATENCY_BUCKETS, "+Inf"]:
+        inc = per_min if le == "+Inf" or le >= upper else 0  # cumulative buckets
+        le_text = le if le == "+Inf" else _num(le)
+        out.append(_series(f"{HTTP_LATENCY}_bucket", {**labels, "le": le_text}, _ramp(0, inc, n)))
+    out.append(_series(f"{HTTP_LATENCY}_count", labels, _ramp(0, per_min, n)))
+    return out
+
+
+def _cpu(labels, n, share):
+    periods_per_min = 600  # 100 ms CFS periods, always busy
+    return [
+        _series("container_cpu_cfs_periods_total", labels, _ramp(0, periods_per_min, n)),
+        _series("container_cpu_cfs_throttled_periods_total", labels, _ramp(0, periods_per_min * share, n)),
+    ]
+
+
+def _restarts(labels, lead, tail, k):
+    if k == 0:
+        return [_series("kube_pod_container_status_restarts_total", labels, _flat(0, lead + tail + 1))]
+    values = f"0+0x{lead} 1+1x{k - 1} {k}+0x{tail}"
+    return [_series("kube_pod_container_status_restarts_total", labels, values)]
+
+
+def _replicas(labels, n, top, k):
+    return [
+        _series("kube_horizontalpodautoscaler_status_current_replicas", labels, _flat(k, n)),
+        _series("kube_horizontalpodautoscaler_spec_max_replicas", labels, _flat(top, n)),
+    ]
+
+
+def _volume(avail_m, size_m, labels, capacity, n, values):
+    return [_series(avail_m, labels, values), _series(size_m, labels, _flat(capacity, n))]
+
+
 def _lower(bound: float) -> float:
     i = LATENCY_BUCKETS.index(bound)
     return LATENCY_BUCKETS[i - 1] if i else 0.0
@@ -1087,7 +1123,7 @@ def tests_documents(rules_list: list[Rule], rule_file: str) -> dict[str, dict]:
             {"rule_files": [rule_file], "evaluation_interval": duration(rule.step), "tests": []},
         )
         for name, own, eval_s, fires in rule.cases:
-            names = {s for s, _ in own}
+            names = {text for text, _values in own}
             series = [*own, *[(s, v) for s, v in context if s not in names]]
             exp = []
             if fires is not None:
