@@ -21,6 +21,7 @@ Importable by plain pytest: no Ansible import here.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -249,16 +250,19 @@ class Rule:
         self.for_ = for_
         self.labels = {"severity": severity, **({"service": service} if service else {}), **(labels or {})}
         self.annotations = {"summary": summary, "runbook": runbook}
-        # (case name, input series [(series, values)], eval seconds, alert sample labels or None for quiet)
-        self.cases: list[tuple[str, list[tuple[str, str]], int, dict | None]] = []
+        # (case name, input series [(series, values)], eval seconds, alert sample labels or None for
+        # quiet, seconds at which a firing case's fault has lasted one step less than `for`)
+        self.cases: list[tuple[str, list[tuple[str, str]], int, dict | None, int]] = []
         self.step = INTERVAL  # seconds between samples and evaluations in its tests
 
     def key(self) -> str:
         extra = ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()) if k != "severity")
         return f"{self.alert}{{{extra}}}"
 
-    def case(self, name: str, series: list[tuple[str, str]], eval_s: float, fires: dict | None) -> None:
-        self.cases.append((name, series, int(eval_s), fires))
+    def case(self, name: str, series: list[tuple[str, str]], eval_s: float, fires: dict | None, start=0) -> None:
+        """A test case; a firing fault is there from ``start`` seconds on (default: the first sample)."""
+        pending = int(start + seconds(self.for_) - self.step)
+        self.cases.append((name, series, int(eval_s), fires, pending))
 
     def as_rule(self) -> dict:
         rule = {"alert": self.alert, "expr": self.expr}
@@ -549,8 +553,8 @@ class _Builder:
 
             rule.case(f"5xx at {_num(ratio * 0.8 * 100)}%", _requests(target, n, rate, ratio * 0.8), end, None)
             rule.case(
-                f"5xx at {_num((ratio + (1 - ratio) / 2) * 100)}%",
-                _requests(target, n, rate, ratio + (1 - ratio) / 2),
+                f"5xx at {_num(_above(ratio) * 100)}%",
+                _requests(target, n, rate, _above(ratio)),
                 end,
                 fired,
             )
@@ -639,8 +643,8 @@ class _Builder:
                 None,
             )
             rule.case(
-                f"at {_num((ratio + (1 - ratio) / 2) * 100)}% of the limit",
-                self.memory(name, labels, n, limit_bytes, ratio + (1 - ratio) / 2),
+                f"at {_num(_above(ratio) * 100)}% of the limit",
+                self.memory(name, labels, n, limit_bytes, _above(ratio)),
                 end,
                 self.container_alert_labels(svc),
             )
@@ -668,8 +672,8 @@ class _Builder:
 
             rule.case(f"throttled {_num(ratio * 0.8 * 100)}%", _cpu(labels, n, ratio * 0.8), end, None)
             rule.case(
-                f"throttled {_num((ratio + (1 - ratio) / 2) * 100)}%",
-                _cpu(labels, n, ratio + (1 - ratio) / 2),
+                f"throttled {_num(_above(ratio) * 100)}%",
+                _cpu(labels, n, _above(ratio)),
                 end,
                 self.container_alert_labels(svc),
             )
@@ -889,7 +893,7 @@ class _Builder:
                     None,
                 )
             # Above the threshold, and n minutes of linear decline to a_end, predicted full within the horizon.
-            f = 0.5 / (1 + 2 * wait / horizon)
+            f = 0.9 / (1 + 2 * wait / horizon)  # 90% of the free share when the for: starts
             a_end = f * free * capacity
             slope = 2 * a_end / horizon * step  # bytes per step: full in half the horizon from the end
             a0 = a_end + slope * n
@@ -899,11 +903,15 @@ class _Builder:
                     f"{t['volume_lookback']} plus volume_filling_for {t['volume_filling_for']} is too long for"
                     f" volume_full_within_hours {_num(hours)} to be tested",
                 )
+            # The first evaluation at which it is more than volume_used_ratio used (and, with the
+            # steady decline, predicted full): the fault starts there.
+            crossing = (math.floor((a0 - free * capacity) / slope) + 1) * step
             rule.case(
                 f"above {_num(used * 100)}% used, full in {_num(hours / 2)}h",
                 _volume(avail_m, size_m, labels, capacity, n, _ramp(a0, -slope, n)),
                 end,
                 {**fired, **extra},
+                start=crossing,
             )
             slow = a_end / (2 * horizon) * step
             rule.case(
@@ -1020,6 +1028,11 @@ class _Builder:
 
 
 # Test series of the rules' cases.
+def _above(ratio: float) -> float:
+    """A fault just past a ratio threshold: a quarter above it, at most halfway to 1."""
+    return min(ratio * 1.25, (1 + ratio) / 2)
+
+
 def _ready(base, n, true, false):
     return [
         _series("kube_pod_status_ready", {**base, "condition": "true"}, _flat(true, n)),
@@ -1122,18 +1135,25 @@ def tests_documents(rules_list: list[Rule], rule_file: str) -> dict[str, dict]:
             f"{TESTS_DIR}/goaltrajectory-alerts{suffix}.test.yml",
             {"rule_files": [rule_file], "evaluation_interval": duration(rule.step), "tests": []},
         )
-        for name, own, eval_s, fires in rule.cases:
+        for name, own, eval_s, fires, pending in rule.cases:
             names = {text for text, _values in own}
             series = [*own, *[(s, v) for s, v in context if s not in names]]
-            exp = []
+            checks = [{"eval_time": duration(eval_s), "alertname": rule.alert, "exp_alerts": []}]
+            wait = seconds(rule.for_)
             if fires is not None:
-                exp = [{"exp_labels": {**fires, **rule.labels}, "exp_annotations": dict(rule.annotations)}]
+                checks[0]["exp_alerts"] = [
+                    {"exp_labels": {**fires, **rule.labels}, "exp_annotations": dict(rule.annotations)}
+                ]
+                if wait > rule.step:
+                    # One step before the fault has lasted its `for` the alert may be pending, never
+                    # firing: the rule honours the environment's `for`.
+                    checks.insert(0, {"eval_time": duration(pending), "alertname": rule.alert, "exp_alerts": []})
             doc["tests"].append(
                 {
                     "name": f"{rule.key()}: {name} -> {'fires' if fires is not None else 'quiet'}",
                     "interval": duration(rule.step),
                     "input_series": [{"series": s, "values": v} for s, v in dict(series).items()],
-                    "alert_rule_test": [{"eval_time": duration(eval_s), "alertname": rule.alert, "exp_alerts": exp}],
+                    "alert_rule_test": checks,
                 }
             )
     return files
@@ -1164,14 +1184,14 @@ def coverage(rules_doc: dict, tests_docs: list[dict]) -> list[str]:
             fires = quiet = False
             for test in groups:
                 series_names = {METRIC_RE.match(s["series"]).group(1) for s in test.get("input_series") or []}
-                for case in test.get("alert_rule_test") or []:
-                    if case.get("alertname") != rule["alert"]:
-                        continue
-                    expected = case.get("exp_alerts") or []
-                    if any(labels.items() <= (alert.get("exp_labels") or {}).items() for alert in expected):
-                        fires = True
-                    if not expected and str(test.get("name", "")).startswith(key + ":") and metrics <= series_names:
-                        quiet = True
+                cases = [c for c in test.get("alert_rule_test") or [] if c.get("alertname") == rule["alert"]]
+                expected = [alert for case in cases for alert in case.get("exp_alerts") or []]
+                if any(labels.items() <= (alert.get("exp_labels") or {}).items() for alert in expected):
+                    fires = True
+                # Quiet: a test of this rule in which the alert is expected at no evaluation.
+                named = str(test.get("name", "")).startswith(key + ":")
+                if cases and not expected and named and metrics <= series_names:
+                    quiet = True
             if not fires:
                 problems.append(f"{key} ({group['name']}): no test where it fires")
             if not quiet:

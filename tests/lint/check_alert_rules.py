@@ -10,7 +10,9 @@ rule-tests/*.test.yml. For each:
 2. ``promtool check rules`` on the rules;
 3. ``promtool test rules`` on the tests;
 4. the tests can fail: against a copy of the rules whose expressions never fire, every firing
-   case must fail, and against one whose expressions always fire, every quiet case must fail.
+   case must fail; against one whose expressions always fire, every quiet case must fail; and
+   against one without `for`, every firing case that checks the alert is not firing one step
+   before its `for` must fail.
    Whether a case can fail does not depend on the thresholds, so this runs once per set of
    rules (the first environment with those alert names and labels); the environments run in
    parallel.
@@ -48,8 +50,12 @@ def mutant(rules_doc: dict, how: str) -> dict:
     doc = copy.deepcopy(rules_doc)
     for group in doc["groups"]:
         for rule in group["rules"]:
-            # never: the expression returns nothing; always: a sample every evaluation.
-            rule["expr"] = f"({rule['expr']}) unless on () vector(1)" if how == "never" else "vector(1)"
+            # never: the expression returns nothing; always: a sample every evaluation; no-for:
+            # the alert fires as soon as its expression does.
+            if how == "no-for":
+                rule.pop("for", None)
+            else:
+                rule["expr"] = f"({rule['expr']}) unless on () vector(1)" if how == "never" else "vector(1)"
     return doc
 
 
@@ -79,6 +85,13 @@ def check(promtool: str, tree: str, mutants: bool) -> list[str]:
         if any(c.get("exp_alerts") for c in t["alert_rule_test"])
     }
     quiet = set(names) - firing
+    # Firing tests that also check the alert is not firing yet one step before its `for`.
+    pending = {
+        t["name"]
+        for doc in tests_docs.values()
+        for t in doc["tests"]
+        if t["name"] in firing and len(t["alert_rule_test"]) > 1
+    }
 
     result = run([promtool, "check", "rules", rules_path])
     if result.returncode:
@@ -93,7 +106,7 @@ def check(promtool: str, tree: str, mutants: bool) -> list[str]:
         for name, doc in tests_docs.items():
             with open(os.path.join(tmp, mr.TESTS_DIR, name), "w", encoding="utf-8") as handle:
                 yaml.safe_dump(doc, handle, sort_keys=False)
-        for how, must_fail in (("never", firing), ("always", quiet)) if mutants else ():
+        for how, must_fail in (("never", firing), ("always", quiet), ("no-for", pending)) if mutants else ():
             with open(os.path.join(tmp, mr.RULES_FILE), "w", encoding="utf-8") as handle:
                 yaml.safe_dump(mutant(rules_doc, how), handle, sort_keys=False)
             result = run([promtool, "test", "rules", *[os.path.join(tmp, mr.TESTS_DIR, n) for n in test_files]])
