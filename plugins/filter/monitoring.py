@@ -1,0 +1,45 @@
+# Copyright: GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the monitoring role: the alerting rules and their promtool tests (logic in module_utils)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
+
+DOCUMENTATION = r"""
+name: monitoring_rule_files
+short_description: The Prometheus alerting rules of an environment and their promtool tests
+version_added: 0.3.0
+description:
+  - Builds the alerting rules for the services of O(_input) (the result of C(service_catalog)) with the settings
+    O(settings), and C(promtool test rules) files that make every rule fire and stay quiet at the environment's
+    thresholds.
+  - Returns C([{path, content}]) for C(goaltrajectory.platform.file_tree) - C(rules/goaltrajectory-alerts.yml) and
+    C(rule-tests/goaltrajectory-alerts*.test.yml). Bad settings fail naming the C(monitoring_*) variable.
+positional: settings
+options:
+  _input:
+    description: The checked service catalog (C(catalog_services | goaltrajectory.platform.service_catalog)).
+    type: dict
+    required: true
+  settings:
+    description:
+      - The role's variables without their C(monitoring_) prefix (environment, engine, namespace, compose_project,
+        cadvisor_job, node_job, prometheus_job, compose_volume_mountpoint, thresholds, threshold_overrides).
+    type: dict
+    required: true
+"""
+
+
+def monitoring_rule_files(services, settings):
+    try:
+        return mr.files(dict(services), settings)
+    except mr.MonitoringError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"monitoring_rule_files": monitoring_rule_files}
