@@ -74,7 +74,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint, aler
 # cluster from each inventory, then: every rule has a firing and a quiet test, `promtool check
 # rules`, `promtool test rules` at the environment's own thresholds, and the tests fail against
 # rules that never or always fire (tests/lint/check_alert_rules.py). promtool is built from the
-# Go module proxy once (about 4.5 min cold on two cores); later runs find it (a stat).
+# Go module proxy once (about 1.5 min cold on two cores); later runs find it (a stat).
 ALERT_RULES_ENVS := dev staging prod local
 ALERT_RULES_DIR := $(CURDIR)/build/lint/monitoring
 PROMTOOL_VERSION := $(shell sed -n 's/^monitoring_promtool_version: *//p' roles/monitoring/defaults/main.yml)
