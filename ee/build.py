@@ -205,6 +205,8 @@ def build_image(definition_path, wheels, tag):
         "--container-runtime", "docker",
         "--build-arg", f"PIP_FIND_LINKS={url}", "--build-arg", "PIP_NO_INDEX=1",
         "--build-arg", f"EE_PIP_WHEEL={pip_wheel}",
+        # Galaxy is unreachable: every collection comes from the staged files and directories.
+        "--build-arg", "ANSIBLE_GALAXY_CLI_COLLECTION_OPTS=--offline",
         # No package manager runs (no system packages): skip its `clean all`.
         "--build-arg", "PKGMGR_PRESERVE_CACHE=always",
         "--extra-build-cli-args", "--network host",
