@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_stack as ms
 
 DOCUMENTATION = r"""
 name: monitoring_rule_files
@@ -33,6 +34,23 @@ options:
 """
 
 
+def _wrap(func, *args):
+    try:
+        return func(*args)
+    except mr.MonitoringError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def monitoring_stack_files(services, settings):
+    """The monitoring Compose project's files (plugins/module_utils/monitoring_stack.py)."""
+    return _wrap(ms.compose_files, dict(services), settings)
+
+
+def monitoring_image_plan(images, components, tools_dir, prefix, checksums):
+    """The monitoring images to build: binaries, content-derived tag, build-context files."""
+    return _wrap(ms.image_plan, images, components, tools_dir, prefix, checksums)
+
+
 def monitoring_rule_files(services, settings):
     try:
         return mr.files(dict(services), settings)
@@ -42,4 +60,8 @@ def monitoring_rule_files(services, settings):
 
 class FilterModule:
     def filters(self):
-        return {"monitoring_rule_files": monitoring_rule_files}
+        return {
+            "monitoring_rule_files": monitoring_rule_files,
+            "monitoring_stack_files": monitoring_stack_files,
+            "monitoring_image_plan": monitoring_image_plan,
+        }

@@ -490,9 +490,10 @@ class _Builder:
 
                 rule.case("healthy", _ready(base, n, 1, 0), end, None)
                 rule.case("not ready", _ready(base, n, 0, 1), end, {"namespace": self.ns, "pod": pod})
-            elif svc["metrics"] and svc["connects_to"]:
+            elif svc["metrics"] and svc["connects_to"] and svc["health"].get("readiness") != svc["health"].get("liveness"):
                 # The app's readiness gauge (the backend sets it on every /ready, which the Compose
-                # healthcheck calls): a dependency it cannot reach.
+                # healthcheck calls): a dependency it cannot reach. Only a service with a readiness
+                # check of its own (not its liveness path) checks its dependencies and exports it.
                 rule = self.add(
                     Rule(
                         "goaltrajectory.availability",

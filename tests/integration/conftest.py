@@ -32,3 +32,14 @@ def run_playbook():
         return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def dev_stack(run_playbook):
+    """The dev inventory deployed as `make deploy` does (app and monitoring stacks on this engine).
+
+    Idempotent: on a host where `make deploy` ran it changes nothing; on a fresh one it builds.
+    """
+    result = run_playbook("deploy.yml", "-i", "inventories/dev", timeout=2400)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result

@@ -9,7 +9,7 @@ describe("GET /api/health", () => {
 
   it("answers 200 JSON with status ok, never cached", async () => {
     process.env.APP_VERSION = "9.9.9";
-    const response = GET();
+    const response = await GET(new Request("http://frontend/api/health"));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(response.headers.get("cache-control")).toBe("no-store");
@@ -20,6 +20,6 @@ describe("GET /api/health", () => {
 
   it("does not depend on the backend", async () => {
     process.env.BACKEND_URL = "http://127.0.0.1:1";
-    expect(GET().status).toBe(200);
+    expect((await GET(new Request("http://frontend/api/health"))).status).toBe(200);
   });
 });

@@ -192,26 +192,31 @@ def test_environments_differ_where_their_inventories_say():
     assert mr.settings(env_inputs("local")[1])["namespace"] == "goaltrajectory-local"
 
 
-def _rate_share(tests_doc_test) -> float:
-    """The 5xx share of an HighErrorRate test: the per-step increments of its two counters."""
+def _rate_share(tests_doc_test, job: str = "backend") -> float:
+    """The 5xx share of an HighErrorRate test: the per-step increments of its two counters for `job`
+    (the other services with metrics are fed healthy series alongside)."""
     steps = {}
     for series in tests_doc_test["input_series"]:
+        if f'job="{job}"' not in series["series"]:
+            continue
         status = re.search(r'status="(\d+)"', series["series"]).group(1)
         steps[status] = float(re.match(r"[-0-9.e]+\+([0-9.e]+)x", series["values"]).group(1))
     return steps["500"] / (steps["500"] + steps["200"])
 
 
+@pytest.mark.parametrize("job", ["backend", "frontend"])
 @pytest.mark.parametrize("env", list(ENVIRONMENTS))
-def test_generated_cases_sit_on_either_side_of_the_environments_threshold(env):
+def test_generated_cases_sit_on_either_side_of_the_environments_threshold(env, job):
     services, settings = env_inputs(env)
     ratio = mr.settings(settings)["thresholds"]["http_5xx_ratio"]
     docs = mr.tests_documents(mr.build(services, settings), "../r.yml")
-    tests = [t for doc in docs.values() for t in doc["tests"] if t["name"].startswith("HighErrorRate{service=backend}")]
+    prefix = f"HighErrorRate{{service={job}}}"
+    tests = [t for doc in docs.values() for t in doc["tests"] if t["name"].startswith(prefix)]
     fired = [t for t in tests if any(c["exp_alerts"] for c in t["alert_rule_test"])]
     quiet = [t for t in tests if t not in fired and "minimum rate" not in t["name"]]
     assert len(fired) == 1 and len(quiet) == 1
-    assert _rate_share(quiet[0]) < ratio < _rate_share(fired[0])
-    assert _rate_share(quiet[0]) > ratio * 0.5  # near the line, not trivially far from it
+    assert _rate_share(quiet[0], job) < ratio < _rate_share(fired[0], job)
+    assert _rate_share(quiet[0], job) > ratio * 0.5  # near the line, not trivially far from it
 
 
 @pytest.mark.parametrize("env", list(ENVIRONMENTS))

@@ -2,6 +2,7 @@
 // time), so one built image runs against any backend address.
 
 import { randomUUID } from "node:crypto";
+import { log } from "@/lib/log";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Request headers passed on to the backend, and response headers passed back.
@@ -35,9 +36,15 @@ export function goalsPath(segments: string[] | undefined): string | null {
   return ["/api/goals", ...parts.map(encodeURIComponent)].join("/");
 }
 
-/** Forward a request to the backend path and hand the backend's answer back unchanged. */
-export async function proxy(request: Request, path: string): Promise<Response> {
-  const id = requestId(request.headers.get("x-request-id"));
+/**
+ * Forward a request to the backend path and hand the backend's answer back unchanged. `id` is the
+ * request id sent as X-Request-ID (the one the access log records; see instrument in lib/metrics).
+ */
+export async function proxy(
+  request: Request,
+  path: string,
+  id: string = requestId(request.headers.get("x-request-id")),
+): Promise<Response> {
   const headers = new Headers({ "x-request-id": id });
   for (const name of FORWARD_REQUEST) {
     const value = request.headers.get(name);
@@ -57,15 +64,11 @@ export async function proxy(request: Request, path: string): Promise<Response> {
     });
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "backend request failed",
-        request_id: id,
-        path,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      }),
-    );
+    log("error", "backend request failed", {
+      request_id: id,
+      path,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
     return timedOut
       ? problem(504, "the backend did not answer in time", id)
       : problem(502, "the backend is unavailable", id);

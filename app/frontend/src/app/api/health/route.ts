@@ -1,10 +1,12 @@
 // Liveness of the frontend process: answers without calling the backend.
+import { instrument } from "@/lib/metrics";
+
 export const dynamic = "force-dynamic";
 
 const startedAt = Date.now();
 
-export function GET(): Response {
-  return Response.json(
+export const GET = instrument("/api/health", (): Response =>
+  Response.json(
     {
       status: "ok",
       service: "goaltrajectory-frontend",
@@ -13,5 +15,5 @@ export function GET(): Response {
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
     },
     { headers: { "cache-control": "no-store" } },
-  );
-}
+  ),
+);

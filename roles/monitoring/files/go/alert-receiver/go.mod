@@ -1,0 +1,3 @@
+module goaltrajectory.ai/alert-receiver
+
+go 1.24.0

@@ -1,0 +1,175 @@
+"""The monitoring stack next to the dev Compose app, as `make deploy` runs it (the dev_stack fixture).
+
+Prometheus scrapes every target the catalog and the stack define and reports each up; cAdvisor
+sees every app container; a bounded load on loopback moves the backend's request and latency
+series, read back through Prometheus' HTTP API; and a real fault (the backend stopped) takes the
+ServiceDown alert from pending to firing, Alertmanager delivers it to the alert receiver, and the
+resolution arrives once the backend is back.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
+
+from ..conftest import ROOT
+
+
+def _yaml(path):
+    return yaml.safe_load((ROOT / path).read_text()) or {}
+
+
+DEFAULTS = _yaml("roles/monitoring/defaults/main.yml")
+DEV = _yaml("inventories/dev/group_vars/dev_hosts/monitoring.yml")
+SERVICES = catalog.build(copy.deepcopy(_yaml("roles/catalog/defaults/main.yml")["catalog_services"]))
+BIND = DEFAULTS["monitoring_bind_address"]
+PROMETHEUS = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['prometheus']}"
+ALERTMANAGER = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['alertmanager']}"
+RECEIVER = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['alert_receiver']}"
+APP_PROJECT = DEV["monitoring_compose_project"]
+BACKEND = f"http://{BIND}:{SERVICES['backend']['host_port']}"
+
+
+def _get_json(url: str, timeout: float = 10):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _query(expr: str) -> list[dict]:
+    data = _get_json(f"{PROMETHEUS}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+    assert data["status"] == "success", data
+    return data["data"]["result"]
+
+
+def _wait(what: str, check, timeout: float, step: float = 3):
+    """check() until it returns something truthy; fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(step)
+    pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+
+
+def _container(service: str) -> str:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={APP_PROJECT}",
+         "--filter", f"label=com.docker.compose.service={service}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(out) == 1, f"expected one {service} container of project {APP_PROJECT}, found {out}"
+    return out[0]
+
+
+def test_every_target_is_up(dev_stack):
+    targets = _get_json(f"{PROMETHEUS}/api/v1/targets?state=active")["data"]["activeTargets"]
+    jobs = {t["labels"]["job"]: t for t in targets}
+    with_metrics = {name for name, svc in SERVICES.items() if svc["metrics"]}
+    postgres = {f"{name}-exporter" for name, svc in SERVICES.items()
+                if any(p["name"] == "postgresql" for p in svc["ports"])}  # fmt: skip
+    expected = with_metrics | postgres | {
+        DEFAULTS["monitoring_cadvisor_job"], DEFAULTS["monitoring_node_job"],
+        DEFAULTS["monitoring_prometheus_job"], "alertmanager",
+    }  # fmt: skip
+    assert set(jobs) == expected
+    assert {"backend", "frontend"} <= with_metrics
+    down = {job: t["lastError"] for job, t in jobs.items() if t["health"] != "up"}
+    assert not down, down
+    for name in with_metrics:
+        assert jobs[name]["scrapeUrl"].endswith(SERVICES[name]["metrics"]["path"])
+
+
+def test_the_rules_are_loaded_and_alertmanager_is_connected(dev_stack):
+    groups = _get_json(f"{PROMETHEUS}/api/v1/rules")["data"]["groups"]
+    rules = [r for g in groups for r in g["rules"]]
+    rendered = yaml.safe_load(
+        (ROOT / "build/rendered/dev/monitoring/rules/goaltrajectory-alerts.yml").read_text())  # fmt: skip
+    assert len(rules) == sum(len(g["rules"]) for g in rendered["groups"]) > 0
+    assert all(r["health"] == "ok" for r in rules), [r for r in rules if r["health"] != "ok"]
+    managers = _get_json(f"{PROMETHEUS}/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+    assert [m["url"] for m in managers] == ["http://alertmanager:9093/api/v2/alerts"]
+    assert _get_json(f"{ALERTMANAGER}/api/v2/status")["cluster"]["status"] == "disabled"
+
+
+def test_cadvisor_sees_every_app_container(dev_stack):
+    def seen():
+        series = _query(f'container_last_seen{{container_label_com_docker_compose_project="{APP_PROJECT}"}}')
+        names = {s["metric"].get("container_label_com_docker_compose_service") for s in series}
+        return names if names >= set(SERVICES) else None
+
+    _wait("cAdvisor series for every catalog service", seen, 60)
+    memory = _query(
+        f'container_memory_working_set_bytes{{container_label_com_docker_compose_project="{APP_PROJECT}",'
+        f'container_label_com_docker_compose_service="postgres"}}')  # fmt: skip
+    assert memory and float(memory[0]["value"][1]) > 1 << 20
+    filesystem = _query(f'node_filesystem_size_bytes{{mountpoint="{DEFAULTS["monitoring_compose_volume_mountpoint"]}"}}')
+    assert filesystem and float(filesystem[0]["value"][1]) > 0
+    assert _query('pg_up{job="postgres-exporter"}')[0]["value"][1] == "1"
+
+
+def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
+    expr = 'sum(http_requests_total{job="backend",route="/health"})'
+    before = float((_query(expr) or [{"value": [0, "0"]}])[0]["value"][1])
+    requests = 200
+    for _ in range(requests):
+        with urllib.request.urlopen(f"{BACKEND}/health", timeout=5) as response:
+            assert response.status == 200
+
+    def counted():
+        result = _query(expr)
+        return result and float(result[0]["value"][1]) - before >= requests
+
+    _wait(f"Prometheus to count {requests} more backend /health requests", counted, 60)
+    p95 = _query('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="backend",route="/health"}[5m])))')
+    assert p95 and 0 < float(p95[0]["value"][1]) < 10
+
+
+def _notifications(alertname: str, service: str, status: str, since: float) -> list[dict]:
+    received = _get_json(f"{RECEIVER}/alerts")
+    found = []
+    for entry in received:
+        payload = entry["payload"]
+        for alert in payload.get("alerts", []):
+            labels = alert["labels"]
+            if (labels.get("alertname"), labels.get("service"), alert["status"]) == (alertname, service, status):
+                stamp = time.mktime(time.strptime(entry["received_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+                if stamp >= since - 1:
+                    found.append(entry)
+    return found
+
+
+def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_stack):
+    container = _container("backend")
+    start = time.time()
+    subprocess.run(["docker", "stop", container], check=True, capture_output=True)
+    try:
+        _wait("ServiceDown{service=backend} pending", lambda: any(
+            a["labels"].get("alertname") == "ServiceDown" and a["labels"].get("service") == "backend"
+            for a in _get_json(f"{PROMETHEUS}/api/v1/alerts")["data"]["alerts"]), 90)  # fmt: skip
+        pending_after = time.time() - start
+        _wait("ServiceDown{service=backend} firing", lambda: any(
+            a["labels"].get("alertname") == "ServiceDown" and a["labels"].get("service") == "backend"
+            and a["state"] == "firing" for a in _get_json(f"{PROMETHEUS}/api/v1/alerts")["data"]["alerts"]), 300)  # fmt: skip
+        firing_after = time.time() - start
+        delivered = _wait("the firing ServiceDown notification at the alert receiver",
+                          lambda: _notifications("ServiceDown", "backend", "firing", start), 120)  # fmt: skip
+        delivered_after = time.time() - start
+        assert delivered[0]["payload"]["receiver"] == "webhooks"
+    finally:
+        subprocess.run(["docker", "start", container], check=True, capture_output=True)
+    restarted = time.time()
+    _wait("the resolved ServiceDown notification", lambda: _notifications("ServiceDown", "backend", "resolved", restarted), 240)
+    resolved_after = time.time() - restarted
+    print(f"drill: pending after {pending_after:.0f} s, firing after {firing_after:.0f} s, delivered after "
+          f"{delivered_after:.0f} s; resolved notification {resolved_after:.0f} s after the restart")

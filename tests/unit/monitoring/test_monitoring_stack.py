@@ -1,0 +1,140 @@
+"""The Compose monitoring stack: scrape targets and networks derived from the catalog, bad input
+named, images tagged by content (plugins/module_utils/monitoring_stack.py)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_stack as ms
+
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULTS = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_text())
+RAW_CATALOG = yaml.safe_load((ROOT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"]
+IMAGES = {p: f"gt/{p}:1" for p in ms.PROGRAMS}
+RULES = [{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: []\n"}]
+
+
+def services(overrides=None):
+    return catalog.build(copy.deepcopy(RAW_CATALOG), overrides)
+
+
+def settings(**over):
+    raw = {
+        "environment": "dev", "project": "gt-monitoring", "app_project": "gt", "images": dict(IMAGES),
+        "bind_address": "127.0.0.1", "host_ports": dict(DEFAULTS["monitoring_host_ports"]),
+        "scrape_interval": "15s", "evaluation_interval": "15s", "retention": "15d",
+        "secrets_dir": "/srv/gt/secrets", "secret_owner": 10001, "postgres_db": "db", "postgres_user": "u",
+        "alert_receiver": True, "webhook_urls": [], "group_wait": "10s", "group_interval": "30s",
+        "repeat_interval": "4h", "cadvisor_job": "cadvisor", "node_job": "node", "prometheus_job": "prometheus",
+        "rules": RULES,
+    }  # fmt: skip
+    raw.update(over)
+    return raw
+
+
+def files(svcs=None, **over):
+    return {f["path"]: f["content"] for f in ms.compose_files(svcs or services(), settings(**over))}
+
+
+def test_every_service_with_metrics_is_a_job_on_its_own_network():
+    out = files()
+    prom = yaml.safe_load(out["prometheus/prometheus.yml"])
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+    assert set(jobs) == {"backend", "frontend", "postgres-exporter", "cadvisor", "node", "prometheus", "alertmanager"}
+    assert jobs["backend"]["static_configs"][0]["targets"] == ["backend:8000"]
+    assert jobs["frontend"]["metrics_path"] == "/api/metrics"
+    project = yaml.safe_load(out["docker-compose.yml"])
+    assert project["networks"]["app-backend"] == {"external": True, "name": "gt_backend"}
+    assert sorted(project["services"]["prometheus"]["networks"]) == ["app-backend", "app-frontend", "monitoring"]
+    # The exporter is the only monitoring member of the database's network.
+    assert project["services"]["postgres-exporter"]["networks"] == ["monitoring", "app-postgres"]
+    assert project["secrets"]["postgres_password"]["file"] == "/srv/gt/secrets/postgres_password"
+    assert prom["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert out["prometheus/rules/goaltrajectory-alerts.yml"] == "groups: []\n"
+
+
+def test_a_service_added_to_the_catalog_is_scraped_without_touching_the_role():
+    extra = {"worker": {"description": "w", "image": {"context": "{app}/w", "dockerfile": "{docker}/w/Dockerfile", "runtime_base": "python"},
+                        "ports": [{"name": "http", "port": 9000}], "metrics": {"port": "http", "path": "/m"},
+                        "runtime": "python", "health": {"port": "http", "liveness": "/h"}}}  # fmt: skip
+    prom = yaml.safe_load(files(services(extra))["prometheus/prometheus.yml"])
+    worker = next(j for j in prom["scrape_configs"] if j["job_name"] == "worker")
+    assert worker["static_configs"][0]["targets"] == ["worker:9000"] and worker["metrics_path"] == "/m"
+
+
+def test_every_container_is_hardened_and_only_published_on_the_bind_address():
+    project = yaml.safe_load(files()["docker-compose.yml"])
+    for name, svc in project["services"].items():
+        assert svc["read_only"] and svc["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in svc["security_opt"], name
+        assert all(p.startswith("127.0.0.1:") for p in svc.get("ports", [])), name
+        expected = {"cadvisor": "0:0", "postgres-exporter": "10001:10001"}.get(name, ms.NOBODY)
+        assert svc["user"] == expected, name
+
+
+def test_alerts_go_to_the_receiver_and_the_given_webhooks():
+    am = yaml.safe_load(files(webhook_urls=["https://hooks.example.test/x"])["alertmanager/alertmanager.yml"])
+    hooks = am["receivers"][0]["webhook_configs"]
+    assert [h["url"] for h in hooks] == ["http://alert-receiver:9095/alerts", "https://hooks.example.test/x"]
+    assert all(h["send_resolved"] for h in hooks)
+    project = yaml.safe_load(files(alert_receiver=False, webhook_urls=["http://h:1/"])["docker-compose.yml"])
+    assert "alert-receiver" not in project["services"]
+
+
+def test_a_config_change_changes_the_hash_label_of_that_container_only():
+    def labels(**over):
+        project = yaml.safe_load(files(**over)["docker-compose.yml"])
+        return {n: s.get("labels", {}).get(ms.HASH_LABEL) for n, s in project["services"].items()}
+
+    base = labels()
+    new_rules = labels(rules=[{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: [{name: x, rules: []}]\n"}])
+    assert new_rules["prometheus"] != base["prometheus"] and new_rules["alertmanager"] == base["alertmanager"]
+    new_hooks = labels(group_wait="20s")
+    assert new_hooks["alertmanager"] != base["alertmanager"] and new_hooks["prometheus"] == base["prometheus"]
+
+
+@pytest.mark.parametrize(
+    ("over", "named"),
+    [
+        ({"webhook_urls": ["ftp://x"]}, "monitoring_webhook_urls[0]"),
+        ({"alert_receiver": False, "webhook_urls": []}, "monitoring_webhook_urls"),
+        ({"scrape_interval": "15 s"}, "monitoring_scrape_interval"),
+        ({"host_ports": {"prometheus": 0, "alertmanager": 1, "alert_receiver": 2}}, "monitoring_host_ports.prometheus"),
+        ({"images": {**IMAGES, "cadvisor": ""}}, "monitoring_images.cadvisor"),
+        ({"bind_address": "localhost; rm"}, "monitoring_bind_address"),
+        ({"secrets_dir": "relative"}, "monitoring_compose_secrets_dir"),
+        ({"app_project": "Bad Name"}, "monitoring_compose_project"),
+    ],
+)
+def test_bad_input_names_the_variable(over, named):
+    with pytest.raises(mr.MonitoringError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        ms.compose_files(services(), settings(**over))
+
+
+COMPONENTS = {"prometheus": {"name": "prometheus", "version": "v1"}, "promtool": {"name": "promtool", "version": "v1"},
+              "alertmanager": {"name": "alertmanager", "version": "v2"}}  # fmt: skip
+SPECS = {"prometheus": {"binaries": {"prometheus": "prometheus", "promtool": "promtool"}, "entrypoint": "prometheus", "data": True},
+         "alertmanager": {"binaries": {"alertmanager": "alertmanager"}, "entrypoint": "alertmanager", "data": True}}  # fmt: skip
+
+
+def test_image_tags_follow_the_binaries_content():
+    sums = {"prometheus": "a" * 64, "promtool": "b" * 64, "alertmanager": "c" * 64}
+    plan = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", sums)}
+    again = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", dict(sums))}
+    changed = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {**sums, "promtool": "d" * 64})}
+    assert plan["prometheus"]["tag"] == again["prometheus"]["tag"] and plan["prometheus"]["tag"].startswith("v1-")
+    assert changed["prometheus"]["tag"] != plan["prometheus"]["tag"]
+    assert changed["alertmanager"]["tag"] == plan["alertmanager"]["tag"]
+    assert plan["prometheus"]["ref"] == f"gtm/prometheus:{plan['prometheus']['tag']}"
+    assert [b["src"] for b in plan["prometheus"]["binaries"]] == ["/opt/t/prometheus/v1/prometheus", "/opt/t/promtool/v1/promtool"]
+    dockerfile = next(f["content"] for f in plan["prometheus"]["files"] if f["path"] == "Dockerfile")
+    assert "FROM scratch" in dockerfile and "USER 65534:65534" in dockerfile
+    assert 'ENTRYPOINT ["/usr/local/bin/prometheus"]' in dockerfile
+    unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64})
+    assert [p["built"] for p in unbuilt] == [True, False]
