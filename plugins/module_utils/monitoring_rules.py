@@ -233,6 +233,11 @@ def _example_pod(svc: dict) -> str:
     return f"{svc['name']}-0" if svc["stateful"] else f"{svc['name']}-7c9d8b5f4d-x2k8q"
 
 
+def _own_readiness(svc: dict) -> bool:
+    """A readiness check of its own (not its liveness path): the service checks its dependencies."""
+    return svc["health"].get("readiness") != svc["health"].get("liveness")
+
+
 def _claims(svc: dict) -> list[tuple[str, str]]:
     """(volume, PersistentVolumeClaim) of a service as the k8s role names its claims (one replica)."""
     if svc["stateful"]:
@@ -490,7 +495,7 @@ class _Builder:
 
                 rule.case("healthy", _ready(base, n, 1, 0), end, None)
                 rule.case("not ready", _ready(base, n, 0, 1), end, {"namespace": self.ns, "pod": pod})
-            elif svc["metrics"] and svc["connects_to"] and svc["health"].get("readiness") != svc["health"].get("liveness"):
+            elif svc["metrics"] and svc["connects_to"] and _own_readiness(svc):
                 # The app's readiness gauge (the backend sets it on every /ready, which the Compose
                 # healthcheck calls): a dependency it cannot reach. Only a service with a readiness
                 # check of its own (not its liveness path) checks its dependencies and exports it.

@@ -31,18 +31,42 @@ from typing import Any
 from . import monitoring_rules as mr
 
 PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "node_exporter", "cadvisor", "postgres_exporter")
-PORTS = {"prometheus": 9090, "alertmanager": 9093, "alert_receiver": 9095, "node_exporter": 9100,
-         "cadvisor": 8080, "postgres_exporter": 9187}
+PORTS = {
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "alert_receiver": 9095,
+    "node_exporter": 9100,
+    "cadvisor": 8080,
+    "postgres_exporter": 9187,
+}
 NOBODY = "65534:65534"
 HASH_LABEL = "ai.goaltrajectory.monitoring.config-hash"
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 URL_RE = re.compile(r"^https?://[^\s\"']+$")
 HOST_RE = re.compile(r"^[0-9a-fA-F.:]+$")
 SETTINGS = {
-    "project", "app_project", "images", "bind_address", "host_ports", "scrape_interval", "evaluation_interval",
-    "retention", "secrets_dir", "postgres_db", "postgres_user", "secret_owner", "alert_receiver",
-    "webhook_urls", "group_wait", "group_interval", "repeat_interval", "cadvisor_job", "node_job",
-    "prometheus_job", "rules", "environment",
+    "project",
+    "app_project",
+    "images",
+    "bind_address",
+    "host_ports",
+    "scrape_interval",
+    "evaluation_interval",
+    "retention",
+    "secrets_dir",
+    "postgres_db",
+    "postgres_user",
+    "secret_owner",
+    "alert_receiver",
+    "webhook_urls",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "cadvisor_job",
+    "node_job",
+    "prometheus_job",
+    "rules",
+    "environment",
 }
 
 
@@ -83,8 +107,14 @@ def settings(raw: Any) -> dict:
         port = ports.get(name)
         if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
             raise _fail(f"host_ports.{name}", f"must be a port number, got {port!r}")
-    for key in ("scrape_interval", "evaluation_interval", "retention", "group_wait", "group_interval",
-                "repeat_interval"):
+    for key in (
+        "scrape_interval",
+        "evaluation_interval",
+        "retention",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+    ):
         _duration(raw.get(key), key)
     urls = raw.get("webhook_urls")
     if not isinstance(urls, list):
@@ -120,23 +150,27 @@ def scrape_jobs(services: dict, s: dict) -> list[dict]:
     """Prometheus' scrape_configs: one job per catalog service with metrics, then the stack's own."""
     jobs = []
     for svc in _metrics_services(services):
-        jobs.append({
-            "job_name": svc["name"],
-            "metrics_path": svc["metrics"]["path"],
-            "static_configs": [{"targets": [f"{svc['name']}:{svc['metrics']['port_number']}"]}],
-        })
+        jobs.append(
+            {
+                "job_name": svc["name"],
+                "metrics_path": svc["metrics"]["path"],
+                "static_configs": [{"targets": [f"{svc['name']}:{svc['metrics']['port_number']}"]}],
+            }
+        )
     for svc in _postgres_services(services):
         name = _exporter_name(svc)
-        jobs.append({
-            "job_name": name,
-            "static_configs": [{"targets": [f"{name}:{PORTS['postgres_exporter']}"],
-                                "labels": {"service": svc["name"]}}],
-        })
+        jobs.append(
+            {
+                "job_name": name,
+                "static_configs": [
+                    {"targets": [f"{name}:{PORTS['postgres_exporter']}"], "labels": {"service": svc["name"]}}
+                ],
+            }
+        )
     jobs += [
         {"job_name": s["cadvisor_job"], "static_configs": [{"targets": [f"cadvisor:{PORTS['cadvisor']}"]}]},
         {"job_name": s["node_job"], "static_configs": [{"targets": [f"node-exporter:{PORTS['node_exporter']}"]}]},
-        {"job_name": s["prometheus_job"],
-         "static_configs": [{"targets": [f"localhost:{PORTS['prometheus']}"]}]},
+        {"job_name": s["prometheus_job"], "static_configs": [{"targets": [f"localhost:{PORTS['prometheus']}"]}]},
         {"job_name": "alertmanager", "static_configs": [{"targets": [f"alertmanager:{PORTS['alertmanager']}"]}]},
     ]
     return jobs
@@ -211,8 +245,17 @@ def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> di
         "ports": [f"{bind}:{host_ports['prometheus']}:{PORTS['prometheus']}"],
         "labels": {HASH_LABEL: _hash(prom_text, *rules_text)},
         "healthcheck": {
-            "test": ["CMD", "/usr/local/bin/promtool", "check", "healthy", f"--url=http://127.0.0.1:{PORTS['prometheus']}"],
-            "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "20s",
+            "test": [
+                "CMD",
+                "/usr/local/bin/promtool",
+                "check",
+                "healthy",
+                f"--url=http://127.0.0.1:{PORTS['prometheus']}",
+            ],
+            "interval": "10s",
+            "timeout": "5s",
+            "retries": 6,
+            "start_period": "20s",
         },
     }
     svcs["alertmanager"] = _hardened(images["alertmanager"]) | {
@@ -256,7 +299,9 @@ def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> di
         key = f"app-{svc['name']}"
         networks[key] = {"external": True, "name": app_net[svc["name"]]}
         port = next(p["port"] for p in svc["ports"] if p["name"] == "postgresql")
-        svcs[_exporter_name(svc)] = _hardened(images["postgres_exporter"], user=f"{s['secret_owner']}:{s['secret_owner']}") | {
+        svcs[_exporter_name(svc)] = _hardened(
+            images["postgres_exporter"], user=f"{s['secret_owner']}:{s['secret_owner']}"
+        ) | {
             "environment": {
                 "DATA_SOURCE_URI": f"{svc['name']}:{port}/{s['postgres_db']}?sslmode=disable",
                 "DATA_SOURCE_USER": s["postgres_user"],
@@ -283,7 +328,10 @@ def compose_files(services: dict, raw: Any) -> list[dict]:
     prom_text = yaml_dump.document(prometheus_config(services, s), header)
     am_text = yaml_dump.document(alertmanager_config(s), header)
     out = [
-        {"path": "docker-compose.yml", "content": yaml_dump.document(compose_project(services, s, prom_text, am_text), header)},
+        {
+            "path": "docker-compose.yml",
+            "content": yaml_dump.document(compose_project(services, s, prom_text, am_text), header),
+        },
         {"path": "prometheus/prometheus.yml", "content": prom_text},
         {"path": "alertmanager/alertmanager.yml", "content": am_text},
     ]
@@ -292,7 +340,7 @@ def compose_files(services: dict, raw: Any) -> list[dict]:
 
 
 # --- images ------------------------------------------------------------------------------------
-PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"  # noqa: S105 - /etc/passwd of the image, no password in it
 GROUP = "root:x:0:\nnogroup:x:65534:\n"
 
 
@@ -330,21 +378,26 @@ def image_plan(images: dict, components: dict, tools_dir: str, prefix: str, chec
             if binary == spec["entrypoint"]:
                 main = comp
         if main is None:
-            raise mr.MonitoringError(f"__monitoring_images.{key}: entrypoint {spec['entrypoint']!r} is none of its binaries")
+            raise mr.MonitoringError(
+                f"__monitoring_images.{key}: entrypoint {spec['entrypoint']!r} is none of its binaries"
+            )
         built = all(checksums.get(k) for k in spec["binaries"])
         repository = f"{prefix}/{key.replace('_', '-')}"
         tag = f"{main['version']}-{digest.hexdigest()[:12]}"
-        plan.append({
-            "key": key,
-            "repository": repository,
-            "tag": tag,
-            "ref": f"{repository}:{tag}",
-            "built": built,
-            "binaries": binaries,
-            "files": [
-                {"path": "Dockerfile", "content": dockerfile(spec)},
-                {"path": "etc/passwd", "content": PASSWD},
-                {"path": "etc/group", "content": GROUP},
-            ] + ([{"path": "data/.keep", "content": ""}] if spec["data"] else []),
-        })
+        plan.append(
+            {
+                "key": key,
+                "repository": repository,
+                "tag": tag,
+                "ref": f"{repository}:{tag}",
+                "built": built,
+                "binaries": binaries,
+                "files": [
+                    {"path": "Dockerfile", "content": dockerfile(spec)},
+                    {"path": "etc/passwd", "content": PASSWD},
+                    {"path": "etc/group", "content": GROUP},
+                ]
+                + ([{"path": "data/.keep", "content": ""}] if spec["data"] else []),
+            }
+        )
     return plan

@@ -26,14 +26,29 @@ def services(overrides=None):
 
 def settings(**over):
     raw = {
-        "environment": "dev", "project": "gt-monitoring", "app_project": "gt", "images": dict(IMAGES),
-        "bind_address": "127.0.0.1", "host_ports": dict(DEFAULTS["monitoring_host_ports"]),
-        "scrape_interval": "15s", "evaluation_interval": "15s", "retention": "15d",
-        "secrets_dir": "/srv/gt/secrets", "secret_owner": 10001, "postgres_db": "db", "postgres_user": "u",
-        "alert_receiver": True, "webhook_urls": [], "group_wait": "10s", "group_interval": "30s",
-        "repeat_interval": "4h", "cadvisor_job": "cadvisor", "node_job": "node", "prometheus_job": "prometheus",
+        "environment": "dev",
+        "project": "gt-monitoring",
+        "app_project": "gt",
+        "images": dict(IMAGES),
+        "bind_address": "127.0.0.1",
+        "host_ports": dict(DEFAULTS["monitoring_host_ports"]),
+        "scrape_interval": "15s",
+        "evaluation_interval": "15s",
+        "retention": "15d",
+        "secrets_dir": "/srv/gt/secrets",
+        "secret_owner": 10001,
+        "postgres_db": "db",
+        "postgres_user": "u",
+        "alert_receiver": True,
+        "webhook_urls": [],
+        "group_wait": "10s",
+        "group_interval": "30s",
+        "repeat_interval": "4h",
+        "cadvisor_job": "cadvisor",
+        "node_job": "node",
+        "prometheus_job": "prometheus",
         "rules": RULES,
-    }  # fmt: skip
+    }
     raw.update(over)
     return raw
 
@@ -60,9 +75,12 @@ def test_every_service_with_metrics_is_a_job_on_its_own_network():
 
 
 def test_a_service_added_to_the_catalog_is_scraped_without_touching_the_role():
-    extra = {"worker": {"description": "w", "image": {"context": "{app}/w", "dockerfile": "{docker}/w/Dockerfile", "runtime_base": "python"},
-                        "ports": [{"name": "http", "port": 9000}], "metrics": {"port": "http", "path": "/m"},
-                        "runtime": "python", "health": {"port": "http", "liveness": "/h"}}}  # fmt: skip
+    worker = copy.deepcopy(RAW_CATALOG["frontend"])
+    worker.update(
+        ports=[{"name": "http", "port": 9000}], metrics={"port": "http", "path": "/m"}, publish=[], connects_to={}
+    )
+    worker.pop("host_port", None)
+    extra = {"worker": worker}
     prom = yaml.safe_load(files(services(extra))["prometheus/prometheus.yml"])
     worker = next(j for j in prom["scrape_configs"] if j["job_name"] == "worker")
     assert worker["static_configs"][0]["targets"] == ["worker:9000"] and worker["metrics_path"] == "/m"
@@ -93,7 +111,9 @@ def test_a_config_change_changes_the_hash_label_of_that_container_only():
         return {n: s.get("labels", {}).get(ms.HASH_LABEL) for n, s in project["services"].items()}
 
     base = labels()
-    new_rules = labels(rules=[{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: [{name: x, rules: []}]\n"}])
+    new_rules = labels(
+        rules=[{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: [{name: x, rules: []}]\n"}]
+    )
     assert new_rules["prometheus"] != base["prometheus"] and new_rules["alertmanager"] == base["alertmanager"]
     new_hooks = labels(group_wait="20s")
     assert new_hooks["alertmanager"] != base["alertmanager"] and new_hooks["prometheus"] == base["prometheus"]
@@ -117,10 +137,19 @@ def test_bad_input_names_the_variable(over, named):
         ms.compose_files(services(), settings(**over))
 
 
-COMPONENTS = {"prometheus": {"name": "prometheus", "version": "v1"}, "promtool": {"name": "promtool", "version": "v1"},
-              "alertmanager": {"name": "alertmanager", "version": "v2"}}  # fmt: skip
-SPECS = {"prometheus": {"binaries": {"prometheus": "prometheus", "promtool": "promtool"}, "entrypoint": "prometheus", "data": True},
-         "alertmanager": {"binaries": {"alertmanager": "alertmanager"}, "entrypoint": "alertmanager", "data": True}}  # fmt: skip
+COMPONENTS = {
+    "prometheus": {"name": "prometheus", "version": "v1"},
+    "promtool": {"name": "promtool", "version": "v1"},
+    "alertmanager": {"name": "alertmanager", "version": "v2"},
+}
+SPECS = {
+    "prometheus": {
+        "binaries": {"prometheus": "prometheus", "promtool": "promtool"},
+        "entrypoint": "prometheus",
+        "data": True,
+    },
+    "alertmanager": {"binaries": {"alertmanager": "alertmanager"}, "entrypoint": "alertmanager", "data": True},
+}
 
 
 def test_image_tags_follow_the_binaries_content():
@@ -132,7 +161,10 @@ def test_image_tags_follow_the_binaries_content():
     assert changed["prometheus"]["tag"] != plan["prometheus"]["tag"]
     assert changed["alertmanager"]["tag"] == plan["alertmanager"]["tag"]
     assert plan["prometheus"]["ref"] == f"gtm/prometheus:{plan['prometheus']['tag']}"
-    assert [b["src"] for b in plan["prometheus"]["binaries"]] == ["/opt/t/prometheus/v1/prometheus", "/opt/t/promtool/v1/promtool"]
+    assert [b["src"] for b in plan["prometheus"]["binaries"]] == [
+        "/opt/t/prometheus/v1/prometheus",
+        "/opt/t/promtool/v1/promtool",
+    ]
     dockerfile = next(f["content"] for f in plan["prometheus"]["files"] if f["path"] == "Dockerfile")
     assert "FROM scratch" in dockerfile and "USER 65534:65534" in dockerfile
     assert 'ENTRYPOINT ["/usr/local/bin/prometheus"]' in dockerfile
