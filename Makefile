@@ -24,7 +24,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup deploy test lint alert-rules sanity unit app-test integration molecule destroy bench build clean cluster-up cluster-down ee
+.PHONY: help setup deploy test lint alert-rules sanity unit app-test integration molecule destroy bench build clean cluster-up cluster-down ee report
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -167,6 +167,14 @@ bench: setup ## Speed and size figures as JSON under bench/results/, the speed t
 	@for b in $(filter-out bench/report.py,$(wildcard bench/*.py)); do echo "=== $$b"; \
 	  python $$b | tee bench/results/$$(basename $$b .py).json; done
 	python bench/report.py
+
+# Reads the monitoring stack's Prometheus (`make deploy`); options through REPORT_ARGS, e.g.
+# REPORT_ARGS='--range 6h --out /tmp/report' (--prometheus, --range, --step, --out, --project;
+# python scripts/monitoring_report.py --help).
+REPORT_ARGS ?=
+
+report: setup ## Request rate, p95 latency, CPU, memory per service over the last 1h: plots in build/report
+	python scripts/monitoring_report.py $(REPORT_ARGS)
 
 build: setup ## Build the collection tarball into build/
 	ansible-galaxy collection build --force --output-path build .

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_k8s as mk
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_stack as ms
 
@@ -46,9 +47,14 @@ def monitoring_stack_files(services, settings):
     return _wrap(ms.compose_files, dict(services), settings)
 
 
-def monitoring_image_plan(images, components, tools_dir, prefix, checksums):
-    """The monitoring images to build: binaries, content-derived tag, build-context files."""
-    return _wrap(ms.image_plan, images, components, tools_dir, prefix, checksums)
+def monitoring_image_plan(images, components, tools_dir, prefix, checksums, build_dir):
+    """The monitoring images to build: binaries, content-derived tag, build-context files, registry layer."""
+    return _wrap(ms.image_plan, images, components, tools_dir, prefix, checksums, build_dir)
+
+
+def monitoring_k8s_objects(services, settings):
+    """The Kubernetes monitoring stack's objects as [{object, wait}] (plugins/module_utils/monitoring_k8s.py)."""
+    return _wrap(mk.objects, dict(services), settings)
 
 
 def monitoring_rule_files(services, settings):
@@ -64,4 +70,6 @@ class FilterModule:
             "monitoring_rule_files": monitoring_rule_files,
             "monitoring_stack_files": monitoring_stack_files,
             "monitoring_image_plan": monitoring_image_plan,
+            "monitoring_k8s_objects": monitoring_k8s_objects,
+            "monitoring_endpoints": mk.endpoints,
         }

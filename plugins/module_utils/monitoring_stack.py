@@ -360,7 +360,9 @@ def dockerfile(spec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def image_plan(images: dict, components: dict, tools_dir: str, prefix: str, checksums: dict) -> list[dict]:
+def image_plan(
+    images: dict, components: dict, tools_dir: str, prefix: str, checksums: dict, build_dir: str
+) -> list[dict]:
     """What to build: per image its binaries (path on this host), a tag from their content, its files.
 
     ``checksums`` maps a component key to its binary's sha256 (empty when not built yet, in check
@@ -398,6 +400,19 @@ def image_plan(images: dict, components: dict, tools_dir: str, prefix: str, chec
                     {"path": "etc/group", "content": GROUP},
                 ]
                 + ([{"path": "data/.keep", "content": ""}] if spec["data"] else []),
+                # The same image as one layer for a registry (k8s_cluster_image), no engine needed.
+                "layer": [{"dest": f"/usr/local/bin/{b['name']}", "src": b["src"], "mode": "0755"} for b in binaries]
+                + [
+                    {"dest": f"/etc/{f}", "src": f"{build_dir}/{key}/etc/{f}", "mode": "0644"}
+                    for f in ("passwd", "group")
+                ]
+                + (
+                    [{"dest": "/data", "type": "dir", "mode": "0755", "uid": 65534, "gid": 65534}]
+                    if spec["data"]
+                    else []
+                ),
+                "entrypoint": [f"/usr/local/bin/{spec['entrypoint']}"],
+                "user": NOBODY,
             }
         )
     return plan

@@ -186,6 +186,8 @@ def deploy_local(project, credential):
         project, "-i", "inventories/local", "--limit", "clusters",
         "-e", "k8s_kubeconfig=/runner/kubeconfig/config", "-e", f"k8s_namespace={NAMESPACE}",
         "-e", "k8s_ingress_host=ee.goaltrajectory.localhost", "-e", "k8s_ingress_url=http://ee.goaltrajectory.localhost:30080",
+        # The cluster's monitoring stack is built (Go) and pushed from the cluster host, not the EE.
+        "-e", "monitoring_enabled=false",
         "-e", json.dumps({"k8s_verify_signatures": True, "k8s_cosign": "/usr/local/bin/cosign",
                           "k8s_verify_insecure_registries": ["127.0.0.1:5000"]}),
         volumes=[credential],

@@ -154,9 +154,11 @@ SPECS = {
 
 def test_image_tags_follow_the_binaries_content():
     sums = {"prometheus": "a" * 64, "promtool": "b" * 64, "alertmanager": "c" * 64}
-    plan = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", sums)}
-    again = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", dict(sums))}
-    changed = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {**sums, "promtool": "d" * 64})}
+    plan = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", sums, "/b")}
+    again = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", dict(sums), "/b")}
+    changed = {
+        p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {**sums, "promtool": "d" * 64}, "/b")
+    }
     assert plan["prometheus"]["tag"] == again["prometheus"]["tag"] and plan["prometheus"]["tag"].startswith("v1-")
     assert changed["prometheus"]["tag"] != plan["prometheus"]["tag"]
     assert changed["alertmanager"]["tag"] == plan["alertmanager"]["tag"]
@@ -168,5 +170,5 @@ def test_image_tags_follow_the_binaries_content():
     dockerfile = next(f["content"] for f in plan["prometheus"]["files"] if f["path"] == "Dockerfile")
     assert "FROM scratch" in dockerfile and "USER 65534:65534" in dockerfile
     assert 'ENTRYPOINT ["/usr/local/bin/prometheus"]' in dockerfile
-    unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64})
+    unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64}, "/b")
     assert [p["built"] for p in unbuilt] == [True, False]

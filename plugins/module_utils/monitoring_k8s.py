@@ -1,0 +1,642 @@
+# Copyright: GoalTrajectory.AI platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The monitoring stack of a Kubernetes environment, derived from the service catalog.
+
+:func:`objects` returns the objects ``k8s_tree_apply`` applies, in order, as
+``[{object, wait}]``: the monitoring namespace (Pod Security ``restricted``), a ServiceAccount per
+program, the RBAC each one needs and no more, NetworkPolicies that deny everything and open single
+paths, Prometheus (its TSDB on a PVC), Alertmanager, the alert receiver and kube-state-metrics.
+
+What is scraped comes from the catalog and from pod discovery, not from a list of targets: every
+catalog service with ``metrics`` is a job named after it that keeps the app namespace's pods whose
+``app.kubernetes.io/name`` is that service and whose ``prometheus.io/*`` annotations (which the
+k8s role puts on them) name the port and path. The kubelet's cAdvisor is scraped through the API
+server's node proxy (job ``kubelet``), kube-state-metrics watches the app namespace only
+(``--namespaces``), with a Role there. These are the label sets the alert rules in
+:mod:`monitoring_rules` select by.
+
+Importable by plain pytest: no Ansible import here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from typing import Any
+
+from . import monitoring_rules as mr
+from . import monitoring_stack as ms
+
+PORTS = {"prometheus": 9090, "alertmanager": 9093, "alert_receiver": 9095, "kube_state_metrics": 8080}
+PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "kube_state_metrics")
+PART_OF = "goaltrajectory-monitoring"
+MANAGED_BY = "goaltrajectory-platform"
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)?$")
+KSM_RESOURCES = (
+    "pods",
+    "deployments",
+    "statefulsets",
+    "replicasets",
+    "horizontalpodautoscalers",
+    "persistentvolumeclaims",
+)
+SETTINGS = {
+    "environment",
+    "namespace",
+    "app_namespace",
+    "images",
+    "scrape_interval",
+    "evaluation_interval",
+    "retention",
+    "storage_size",
+    "storage_class",
+    "alert_receiver",
+    "webhook_urls",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "apiserver_endpoints",
+    "dns_namespace",
+    "dns_pod_labels",
+    "prometheus_job",
+    "rules",
+}
+SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount"  # noqa: S105 - the path of the mounted token, not a secret
+
+
+def _fail(variable: str, message: str) -> mr.MonitoringError:
+    return mr.MonitoringError(f"monitoring_{variable}: {message}")
+
+
+def settings(raw: Any) -> dict:
+    """The role's variables for Kubernetes, checked; errors name the monitoring_<key> variable."""
+    if not isinstance(raw, dict):
+        raise _fail("settings", f"must be a mapping, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - SETTINGS)
+    if unknown:
+        raise mr.MonitoringError(f"monitoring kubernetes settings: unknown key(s) {', '.join(unknown)}")
+    for key, variable in (("namespace", "k8s_namespace"), ("app_namespace", "namespace")):
+        value = raw.get(key)
+        if not isinstance(value, str) or not NAME_RE.match(value) or len(value) > 63:
+            raise _fail(variable, f"must be a namespace name (DNS-1123 label), got {value!r}")
+    if raw["namespace"] == raw["app_namespace"]:
+        raise _fail("k8s_namespace", "must differ from the app's namespace (monitoring_namespace)")
+    images = raw.get("images")
+    if not isinstance(images, dict):
+        raise _fail("images", "must be a mapping of program to image")
+    for program in PROGRAMS:
+        if not isinstance(images.get(program), str) or not images[program]:
+            raise _fail(f"images.{program}", "missing: the image of this program")
+    for key in (
+        "scrape_interval",
+        "evaluation_interval",
+        "retention",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+    ):
+        ms._duration(raw.get(key), key)
+    if not isinstance(raw.get("storage_size"), str) or not QUANTITY_RE.match(raw["storage_size"]):
+        raise _fail("k8s_storage_size", f"must be a storage quantity such as 5Gi, got {raw.get('storage_size')!r}")
+    urls = raw.get("webhook_urls")
+    if not isinstance(urls, list) or not all(isinstance(u, str) and ms.URL_RE.match(u) for u in urls):
+        raise _fail("webhook_urls", f"must be a list of http(s) URLs, got {urls!r}")
+    if not raw.get("alert_receiver") and not urls:
+        raise _fail("webhook_urls", "empty while monitoring_alert_receiver is false: alerts would reach no one")
+    endpoints = raw.get("apiserver_endpoints")
+    if not isinstance(endpoints, list) or not endpoints:
+        raise _fail("k8s_apiserver_endpoints", "must list the API server's endpoints as {ip, port}")
+    for i, ep in enumerate(endpoints):
+        try:
+            ipaddress.ip_address(ep["ip"])
+            port = int(ep["port"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _fail(f"k8s_apiserver_endpoints[{i}]", f"must be {{ip, port}}, got {ep!r}") from exc
+        if not 1 <= port <= 65535:
+            raise _fail(f"k8s_apiserver_endpoints[{i}].port", f"must be a port number, got {port}")
+    if not isinstance(raw.get("rules"), list):
+        raise _fail("rules", "must be the rendered rule files")
+    return dict(raw)
+
+
+class _Objects:
+    def __init__(self, services: dict, s: dict):
+        self.services = services
+        self.s = s
+        self.ns = s["namespace"]
+        self.app_ns = s["app_namespace"]
+        self.items: list[dict] = []
+
+    def labels(self, name: str | None = None) -> dict:
+        out = {
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/instance": f"{PART_OF}-{self.s['environment']}",
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+        }
+        if name:
+            out["app.kubernetes.io/name"] = name
+        return out
+
+    def meta(self, name: str, namespace: str | None = "", component: str | None = None, **extra) -> dict:
+        meta: dict[str, Any] = {"name": name}
+        if namespace is not None:
+            meta["namespace"] = namespace or self.ns
+        meta["labels"] = self.labels(component)
+        meta.update(extra)
+        return meta
+
+    def add(self, api_version: str, kind: str, body: dict, wait: bool = False) -> None:
+        self.items.append({"object": {"apiVersion": api_version, "kind": kind, **body}, "wait": wait})
+
+    # --- namespace, accounts and RBAC ---------------------------------------------------------
+    def namespace(self) -> None:
+        meta = self.meta(self.ns, namespace=None)
+        meta["labels"].update(
+            {
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+            }
+        )
+        self.add("v1", "Namespace", {"metadata": meta})
+
+    def accounts(self) -> None:
+        for name, token in (
+            ("prometheus", True),
+            ("kube-state-metrics", True),
+            ("alertmanager", False),
+            ("alert-receiver", False),
+        ):
+            self.add(
+                "v1",
+                "ServiceAccount",
+                {"metadata": self.meta(name, component=name), "automountServiceAccountToken": token},
+            )
+        cluster_role = f"{self.ns}-prometheus"
+        # Cluster-scoped: the node list (the kubelet job) and the node proxy to each kubelet's cAdvisor.
+        self.add(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            {
+                "metadata": self.meta(cluster_role, namespace=None, component="prometheus"),
+                "rules": [
+                    {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+                    {"apiGroups": [""], "resources": ["nodes/proxy", "nodes/metrics"], "verbs": ["get"]},
+                ],
+            },
+        )
+        self.add(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            {
+                "metadata": self.meta(cluster_role, namespace=None, component="prometheus"),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+                "subjects": [{"kind": "ServiceAccount", "name": "prometheus", "namespace": self.ns}],
+            },
+        )
+        # In the app's namespace only: pod discovery, and kube-state-metrics' objects.
+        for account, rules in (
+            ("prometheus", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]),
+            (
+                "kube-state-metrics",
+                [
+                    {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims"], "verbs": ["list", "watch"]},
+                    {
+                        "apiGroups": ["apps"],
+                        "resources": ["deployments", "statefulsets", "replicasets"],
+                        "verbs": ["list", "watch"],
+                    },
+                    {
+                        "apiGroups": ["autoscaling"],
+                        "resources": ["horizontalpodautoscalers"],
+                        "verbs": ["list", "watch"],
+                    },
+                ],
+            ),
+        ):
+            name = f"{self.ns}-{account}"
+            self.add(
+                "rbac.authorization.k8s.io/v1",
+                "Role",
+                {
+                    "metadata": self.meta(name, namespace=self.app_ns, component=account),
+                    "rules": rules,
+                },
+            )
+            self.add(
+                "rbac.authorization.k8s.io/v1",
+                "RoleBinding",
+                {
+                    "metadata": self.meta(name, namespace=self.app_ns, component=account),
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                    "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": self.ns}],
+                },
+            )
+
+    # --- network policies ---------------------------------------------------------------------
+    def _pods(self, name: str) -> dict:
+        return {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+
+    def _policy(self, name: str, pod: dict, ingress: list | None = None, egress: list | None = None) -> None:
+        spec: dict[str, Any] = {"podSelector": pod, "policyTypes": []}
+        # An empty list denies that direction; it is left out, as the API server stores it.
+        for direction, rules in (("Ingress", ingress), ("Egress", egress)):
+            if rules is not None:
+                spec["policyTypes"].append(direction)
+                if rules:
+                    spec[direction.lower()] = rules
+        self.add("networking.k8s.io/v1", "NetworkPolicy", {"metadata": self.meta(name), "spec": spec})
+
+    def network_policies(self) -> None:
+        tcp = lambda port: {"protocol": "TCP", "port": port}  # noqa: E731
+        apiserver = [
+            {
+                "to": [{"ipBlock": {"cidr": f"{ep['ip']}/{32 if ':' not in ep['ip'] else 128}"}}],
+                "ports": [tcp(int(ep["port"]))],
+            }
+            for ep in self.s["apiserver_endpoints"]
+        ]
+        self._policy("default-deny-all", {}, ingress=[], egress=[])
+        self._policy(
+            "allow-dns-egress",
+            {},
+            egress=[
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": self.s["dns_namespace"]}
+                            },
+                            "podSelector": {
+                                "matchLabels": {k: str(v) for k, v in sorted(self.s["dns_pod_labels"].items())}
+                            },
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, tcp(53)],
+                }
+            ],
+        )
+        metrics_ports = sorted({svc["metrics"]["port_number"] for svc in self.services.values() if svc["metrics"]})
+        app_pods = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.app_ns}}}
+        # The API server's service proxy (kubectl get --raw .../services/<name>:<port>/proxy/...) is the
+        # operators' way in: its endpoints may reach the HTTP APIs, nothing else may.
+        via_apiserver = [
+            {"ipBlock": {"cidr": f"{ep['ip']}/{32 if ':' not in ep['ip'] else 128}"}}
+            for ep in self.s["apiserver_endpoints"]
+        ]
+        self._policy(
+            "prometheus",
+            self._pods("prometheus")["podSelector"],
+            ingress=[{"from": via_apiserver, "ports": [tcp(PORTS["prometheus"])]}],
+            egress=[
+                {"to": [app_pods], "ports": [tcp(p) for p in metrics_ports]},
+                {"to": [self._pods("kube-state-metrics")], "ports": [tcp(PORTS["kube_state_metrics"])]},
+                {"to": [self._pods("alertmanager")], "ports": [tcp(PORTS["alertmanager"])]},
+                *apiserver,
+            ],
+        )
+        self._policy(
+            "kube-state-metrics",
+            self._pods("kube-state-metrics")["podSelector"],
+            ingress=[{"from": [self._pods("prometheus")], "ports": [tcp(PORTS["kube_state_metrics"])]}],
+            egress=apiserver,
+        )
+        alert_egress = []
+        if self.s["alert_receiver"]:
+            alert_egress.append({"to": [self._pods("alert-receiver")], "ports": [tcp(PORTS["alert_receiver"])]})
+        if self.s["webhook_urls"]:
+            alert_egress.append({"ports": [tcp(80), tcp(443)]})
+        self._policy(
+            "alertmanager",
+            self._pods("alertmanager")["podSelector"],
+            ingress=[{"from": [self._pods("prometheus"), *via_apiserver], "ports": [tcp(PORTS["alertmanager"])]}],
+            egress=alert_egress,
+        )
+        if self.s["alert_receiver"]:
+            self._policy(
+                "alert-receiver",
+                self._pods("alert-receiver")["podSelector"],
+                ingress=[
+                    {"from": [self._pods("alertmanager"), *via_apiserver], "ports": [tcp(PORTS["alert_receiver"])]}
+                ],
+                egress=[],
+            )
+
+    # --- configuration ------------------------------------------------------------------------
+    def scrape_jobs(self) -> list[dict]:
+        jobs = []
+        for svc in self.services.values():
+            if not svc["metrics"]:
+                continue
+            jobs.append(
+                {
+                    "job_name": svc["name"],
+                    "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [self.app_ns]}}],
+                    "relabel_configs": [
+                        {
+                            "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                            "regex": svc["name"],
+                            "action": "keep",
+                        },
+                        {
+                            "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+                            "regex": "true",
+                            "action": "keep",
+                        },
+                        {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Running", "action": "keep"},
+                        {
+                            "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
+                            "regex": "(.+)",
+                            "target_label": "__metrics_path__",
+                        },
+                        {
+                            "source_labels": [
+                                "__meta_kubernetes_pod_ip",
+                                "__meta_kubernetes_pod_annotation_prometheus_io_port",
+                            ],
+                            "regex": "(.+);(.+)",
+                            "replacement": "$1:$2",
+                            "target_label": "__address__",
+                        },
+                        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                    ],
+                }
+            )
+        jobs.append(
+            {
+                "job_name": "kubelet",
+                "scheme": "https",
+                "authorization": {"credentials_file": f"{SA_TOKEN}/token"},
+                "tls_config": {"ca_file": f"{SA_TOKEN}/ca.crt"},
+                "kubernetes_sd_configs": [{"role": "node"}],
+                "relabel_configs": [
+                    {"target_label": "__address__", "replacement": "kubernetes.default.svc:443"},
+                    {
+                        "source_labels": ["__meta_kubernetes_node_name"],
+                        "regex": "(.+)",
+                        "replacement": "/api/v1/nodes/$1/proxy/metrics/cadvisor",
+                        "target_label": "__metrics_path__",
+                    },
+                    {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "instance"},
+                ],
+            }
+        )
+        jobs.append(
+            {
+                "job_name": "kube-state-metrics",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"kube-state-metrics:{PORTS['kube_state_metrics']}"]}],
+            }
+        )
+        jobs.append(
+            {
+                "job_name": self.s["prometheus_job"],
+                "static_configs": [{"targets": [f"localhost:{PORTS['prometheus']}"]}],
+            }
+        )
+        return jobs
+
+    def prometheus_config(self) -> dict:
+        return {
+            "global": {
+                "scrape_interval": self.s["scrape_interval"],
+                "evaluation_interval": self.s["evaluation_interval"],
+                "external_labels": {"environment": self.s["environment"]},
+            },
+            "rule_files": ["/etc/prometheus/*.rules.yml"],
+            "alerting": {
+                "alertmanagers": [{"static_configs": [{"targets": [f"alertmanager:{PORTS['alertmanager']}"]}]}]
+            },
+            "scrape_configs": self.scrape_jobs(),
+        }
+
+    def alertmanager_config(self) -> dict:
+        cfg = ms.alertmanager_config(self.s)
+        hooks = cfg["receivers"][0]["webhook_configs"]
+        if self.s["alert_receiver"]:
+            hooks[0]["url"] = f"http://alert-receiver.{self.ns}.svc:{PORTS['alert_receiver']}/alerts"
+        return cfg
+
+    # --- workloads ----------------------------------------------------------------------------
+    @staticmethod
+    def _container(
+        name: str,
+        image: str,
+        args: list[str],
+        port: int,
+        ready: str,
+        live: str,
+        cpu: str = "50m",
+        memory: str = "64Mi",
+        limit: str = "256Mi",
+    ) -> dict:
+        return {
+            "name": name,
+            "image": image,
+            "args": args,
+            "ports": [{"name": "http", "containerPort": port}],
+            "readinessProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
+            "livenessProbe": {"httpGet": {"path": live, "port": "http"}, "periodSeconds": 10, "failureThreshold": 6},
+            "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": limit}},
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+                "runAsNonRoot": True,
+            },
+        }
+
+    def deployment(
+        self,
+        name: str,
+        container: dict,
+        volumes: list[dict],
+        mounts: list[dict],
+        annotations: dict | None = None,
+        recreate: bool = False,
+    ) -> None:
+        container["volumeMounts"] = mounts
+        spec = {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "template": {
+                "metadata": {"labels": self.labels(name), "annotations": annotations or {}},
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": name in ("prometheus", "kube-state-metrics"),
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 65534,
+                        "runAsGroup": 65534,
+                        "fsGroup": 65534,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        }
+        if recreate:
+            spec["strategy"] = {"type": "Recreate"}  # one TSDB on a ReadWriteOnce claim
+        self.add(
+            "v1",
+            "Service",
+            {
+                "metadata": self.meta(name, component=name),
+                "spec": {
+                    "selector": {"app.kubernetes.io/name": name},
+                    "ports": [{"name": "http", "port": container["ports"][0]["containerPort"], "targetPort": "http"}],
+                },
+            },
+        )
+        self.add("apps/v1", "Deployment", {"metadata": self.meta(name, component=name), "spec": spec}, wait=True)
+
+    def build(self, prom_text: str, am_text: str) -> list[dict]:
+        self.namespace()
+        self.accounts()
+        self.network_policies()
+        rules = {f["path"].split("/")[-1].replace(".yml", ".rules.yml"): f["content"] for f in self.s["rules"]}
+        self.add(
+            "v1",
+            "ConfigMap",
+            {
+                "metadata": self.meta("prometheus-config", component="prometheus"),
+                "data": {"prometheus.yml": prom_text, **rules},
+            },
+        )
+        self.add(
+            "v1",
+            "ConfigMap",
+            {
+                "metadata": self.meta("alertmanager-config", component="alertmanager"),
+                "data": {"alertmanager.yml": am_text},
+            },
+        )
+        claim: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": self.s["storage_size"]}},
+        }
+        if self.s["storage_class"]:
+            claim["storageClassName"] = self.s["storage_class"]
+        self.add(
+            "v1",
+            "PersistentVolumeClaim",
+            {"metadata": self.meta("prometheus-data", component="prometheus"), "spec": claim},
+        )
+        images = self.s["images"]
+        prom_hash = hashlib.sha256((prom_text + "".join(rules.values())).encode()).hexdigest()[:16]
+        self.deployment(
+            "prometheus",
+            self._container(
+                "prometheus",
+                images["prometheus"],
+                [
+                    "--config.file=/etc/prometheus/prometheus.yml",
+                    "--storage.tsdb.path=/data",
+                    f"--storage.tsdb.retention.time={self.s['retention']}",
+                    f"--web.listen-address=:{PORTS['prometheus']}",
+                ],
+                PORTS["prometheus"],
+                "/-/ready",
+                "/-/healthy",
+                cpu="100m",
+                memory="256Mi",
+                limit="1Gi",
+            ),
+            [
+                {"name": "config", "configMap": {"name": "prometheus-config"}},
+                {"name": "data", "persistentVolumeClaim": {"claimName": "prometheus-data"}},
+            ],
+            [
+                {"name": "config", "mountPath": "/etc/prometheus", "readOnly": True},
+                {"name": "data", "mountPath": "/data"},
+            ],
+            annotations={ms.HASH_LABEL: prom_hash},
+            recreate=True,
+        )
+        self.deployment(
+            "alertmanager",
+            self._container(
+                "alertmanager",
+                images["alertmanager"],
+                [
+                    "--config.file=/etc/alertmanager/alertmanager.yml",
+                    "--storage.path=/data",
+                    f"--web.listen-address=:{PORTS['alertmanager']}",
+                    "--cluster.listen-address=",
+                ],
+                PORTS["alertmanager"],
+                "/-/ready",
+                "/-/healthy",
+            ),
+            [{"name": "config", "configMap": {"name": "alertmanager-config"}}, {"name": "data", "emptyDir": {}}],
+            [
+                {"name": "config", "mountPath": "/etc/alertmanager", "readOnly": True},
+                {"name": "data", "mountPath": "/data"},
+            ],
+            annotations={ms.HASH_LABEL: hashlib.sha256(am_text.encode()).hexdigest()[:16]},
+        )
+        if self.s["alert_receiver"]:
+            self.deployment(
+                "alert-receiver",
+                self._container(
+                    "alert-receiver",
+                    images["alert_receiver"],
+                    [f"-listen_address=:{PORTS['alert_receiver']}"],
+                    PORTS["alert_receiver"],
+                    "/healthz",
+                    "/healthz",
+                    cpu="10m",
+                    memory="16Mi",
+                    limit="64Mi",
+                ),
+                [],
+                [],
+            )
+        self.deployment(
+            "kube-state-metrics",
+            self._container(
+                "kube-state-metrics",
+                images["kube_state_metrics"],
+                [
+                    f"--port={PORTS['kube_state_metrics']}",
+                    "--telemetry-port=8081",
+                    f"--namespaces={self.app_ns}",
+                    f"--resources={','.join(KSM_RESOURCES)}",
+                ],
+                PORTS["kube_state_metrics"],
+                "/healthz",
+                "/healthz",
+                memory="64Mi",
+                limit="256Mi",
+            ),
+            [],
+            [],
+        )
+        return self.items
+
+
+def endpoints(subsets: list[dict]) -> list[dict]:
+    """The API server's {ip, port} from the ``kubernetes`` Endpoints' subsets."""
+    out = []
+    for subset in subsets or []:
+        for address in subset.get("addresses") or []:
+            for port in subset.get("ports") or []:
+                out.append({"ip": address["ip"], "port": int(port["port"])})
+    return out
+
+
+def objects(services: dict, raw: Any) -> list[dict]:
+    """[{object, wait}] of the environment's monitoring stack, in apply order."""
+    from . import yaml_dump  # PyYAML: only on the controller
+
+    s = settings(raw)
+    builder = _Objects(services, s)
+    header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
+    prom_text = yaml_dump.document(builder.prometheus_config(), header)
+    am_text = yaml_dump.document(builder.alertmanager_config(), header)
+    return builder.build(prom_text, am_text)

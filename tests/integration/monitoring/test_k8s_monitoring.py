@@ -1,0 +1,171 @@
+"""The monitoring stack in the local cluster, as `deploy.yml -i inventories/local` brings it up.
+
+Prometheus finds the app's pods by discovery (no target list), scrapes the kubelet's cAdvisor
+through the API server and kube-state-metrics, and reports every target up; the namespace and its
+workloads are as restricted as the app's; and a real fault (ChromaDB scaled to zero, so the
+backend's readiness fails) takes ServiceNotReady for the backend from pending to firing,
+Alertmanager delivers it to the alert receiver, and the resolution follows once ChromaDB is back.
+Everything is read through the API server's service proxy, as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from ..conftest import ROOT
+
+KUBECONFIG = "/etc/k8s-cluster/kubeconfigs/admin.conf"
+VARS = yaml.safe_load((ROOT / "inventories/local/group_vars/clusters/monitoring.yml").read_text())
+APP_NS = VARS["monitoring_namespace"]
+NS = f"{APP_NS}-monitoring"
+
+
+def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", KUBECONFIG, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result
+
+
+def proxy(service: str, path: str):
+    return json.loads(kubectl("get", "--raw", f"/api/v1/namespaces/{NS}/services/{service}/proxy{path}").stdout)
+
+
+def _wait(what: str, check, timeout: float, step: float = 5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(step)
+    pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def local_stack(run_playbook):
+    """The local inventory deployed (cluster, app, monitoring); the cluster stopped again after
+    these tests if it was not running before."""
+    was_running = subprocess.run(["pgrep", "-x", "kube-apiserver"], capture_output=True, check=False).returncode == 0
+    result = run_playbook("deploy.yml", "-i", "inventories/local", timeout=3000)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    yield result
+    if not was_running:
+        run_playbook("playbooks/k8s_cluster.yml", "-i", "inventories/local", extra_vars={"k8s_cluster_state": "absent"})
+
+
+def test_every_target_is_up_and_found_by_discovery(local_stack):
+    targets = proxy("prometheus:9090", "/api/v1/targets?state=active")["data"]["activeTargets"]
+    jobs = {}
+    for t in targets:
+        jobs.setdefault(t["labels"]["job"], []).append(t)
+    assert set(jobs) == {"backend", "frontend", "kubelet", "kube-state-metrics", "prometheus"}
+    down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
+    assert not down, down
+    for service in ("backend", "frontend"):
+        pods = json.loads(
+            kubectl("-n", APP_NS, "get", "pods", "-l", f"app.kubernetes.io/name={service}", "-o", "json").stdout
+        )["items"]
+        running = {p["metadata"]["name"] for p in pods if p["status"]["phase"] == "Running"}
+        assert {t["labels"]["pod"] for t in jobs[service]} == running, service
+        assert all(t["labels"]["namespace"] == APP_NS for t in jobs[service])
+
+
+def test_series_the_rules_read_are_there(local_stack):
+    def query(expr):
+        return proxy("prometheus:9090", f"/api/v1/query?query={expr}")["data"]["result"]
+
+    assert query(f'kube_deployment_status_replicas_available{{namespace="{APP_NS}",deployment="backend"}}')
+    assert query(f'container_memory_working_set_bytes{{namespace="{APP_NS}",container="backend"}}')
+    assert query(f'kube_pod_container_resource_limits{{namespace="{APP_NS}",resource="memory"}}')
+    assert query(f'http_requests_total{{namespace="{APP_NS}",job="backend"}}')
+    rules = [r for g in proxy("prometheus:9090", "/api/v1/rules")["data"]["groups"] for r in g["rules"]]
+    assert rules and all(r["health"] == "ok" for r in rules), [r for r in rules if r["health"] != "ok"]
+
+
+def test_the_namespace_is_restricted_and_only_two_accounts_get_tokens(local_stack):
+    ns = json.loads(kubectl("get", "namespace", NS, "-o", "json").stdout)
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    pods = json.loads(kubectl("-n", NS, "get", "pods", "-o", "json").stdout)["items"]
+    tokens = {}
+    for pod in pods:
+        spec = pod["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        for c in spec["containers"]:
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
+            assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        tokens[pod["metadata"]["labels"]["app.kubernetes.io/name"]] = spec.get("automountServiceAccountToken")
+    assert tokens == {"prometheus": True, "kube-state-metrics": True, "alertmanager": False, "alert-receiver": False}
+    claim = json.loads(kubectl("-n", NS, "get", "pvc", "prometheus-data", "-o", "json").stdout)
+    assert claim["status"]["phase"] == "Bound"
+    policies = {
+        p["metadata"]["name"]
+        for p in json.loads(kubectl("-n", NS, "get", "networkpolicy", "-o", "json").stdout)["items"]
+    }
+    assert {"default-deny-all", "allow-dns-egress", "prometheus", "kube-state-metrics", "alertmanager"} <= policies
+    # Prometheus may read pods in the app's namespace, and nothing in another.
+    can = kubectl(
+        "auth", "can-i", "list", "pods", "-n", APP_NS, f"--as=system:serviceaccount:{NS}:prometheus", check=False
+    )
+    cannot = kubectl(
+        "auth", "can-i", "list", "secrets", "-n", APP_NS, f"--as=system:serviceaccount:{NS}:prometheus", check=False
+    )
+    assert can.stdout.strip() == "yes" and cannot.stdout.strip() == "no"
+
+
+def _notifications(alertname: str, service: str, status: str, since: float) -> list[dict]:
+    found = []
+    for entry in proxy("alert-receiver:9095", "/alerts"):
+        stamp = time.mktime(time.strptime(entry["received_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        for alert in entry["payload"].get("alerts", []):
+            labels = alert["labels"]
+            key = (labels.get("alertname"), labels.get("service"), alert["status"])
+            if key == (alertname, service, status) and stamp >= since - 1:
+                found.append(entry)
+    return found
+
+
+def _alert_state(alertname: str, service: str) -> str | None:
+    for a in proxy("prometheus:9090", "/api/v1/alerts")["data"]["alerts"]:
+        if a["labels"].get("alertname") == alertname and a["labels"].get("service") == service:
+            return a["state"]
+    return None
+
+
+def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(local_stack):
+    start = time.time()
+    kubectl("-n", APP_NS, "scale", "statefulset", "chromadb", "--replicas=0")
+    try:
+        _wait("ServiceNotReady{service=backend} pending", lambda: _alert_state("ServiceNotReady", "backend"), 180)
+        pending_after = time.time() - start
+        _wait(
+            "ServiceNotReady{service=backend} firing",
+            lambda: _alert_state("ServiceNotReady", "backend") == "firing",
+            300,
+        )
+        firing_after = time.time() - start
+        _wait(
+            "the firing notification at the alert receiver",
+            lambda: _notifications("ServiceNotReady", "backend", "firing", start),
+            120,
+        )
+        delivered_after = time.time() - start
+    finally:
+        kubectl("-n", APP_NS, "scale", "statefulset", "chromadb", "--replicas=1")
+    restored = time.time()
+    _wait(
+        "the resolved ServiceNotReady notification",
+        lambda: _notifications("ServiceNotReady", "backend", "resolved", restored),
+        420,
+    )
+    print(
+        f"k8s drill: pending after {pending_after:.0f} s, firing after {firing_after:.0f} s, delivered after "
+        f"{delivered_after:.0f} s; resolved notification {time.time() - restored:.0f} s after ChromaDB came back"
+    )
