@@ -71,7 +71,8 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint, aler
 	@$(MAKE) --no-print-directory sanity
 
 # The alerting rules of every environment (roles/monitoring), rendered without an engine or a
-# cluster from each inventory, then: every rule has a firing and a quiet test, `promtool check
+# cluster from each inventory (monitoring_enabled=false: the rules only, no stack), then: every
+# rule has a firing and a quiet test, `promtool check
 # rules`, `promtool test rules` at the environment's own thresholds, and the tests fail against
 # rules that never or always fire (tests/lint/check_alert_rules.py). promtool is built from the
 # Go module proxy once (about 1.5 min cold on two cores); later runs find it (a stat).
@@ -87,7 +88,7 @@ $(PROMTOOL):
 alert-rules: setup $(PROMTOOL) ## Render every environment's alert rules; promtool check + test them
 	@mkdir -p $(CURDIR)/build/lint
 	@for env in $(ALERT_RULES_ENVS); do \
-	  ansible-playbook playbooks/monitoring.yml -i inventories/$$env \
+	  ansible-playbook playbooks/monitoring.yml -i inventories/$$env -e monitoring_enabled=false \
 	    -e monitoring_output_dir=$(ALERT_RULES_DIR) > $(CURDIR)/build/lint/monitoring-$$env.log 2>&1 || \
 	  { cat $(CURDIR)/build/lint/monitoring-$$env.log; exit 1; }; done
 	python tests/lint/check_alert_rules.py $(PROMTOOL) $(addprefix $(ALERT_RULES_DIR)/,$(addsuffix /monitoring,$(ALERT_RULES_ENVS)))

@@ -366,25 +366,30 @@ class _Objects:
                     ],
                 }
             )
-        jobs.append(
-            {
-                "job_name": "kubelet",
-                "scheme": "https",
-                "authorization": {"credentials_file": f"{SA_TOKEN}/token"},
-                "tls_config": {"ca_file": f"{SA_TOKEN}/ca.crt"},
-                "kubernetes_sd_configs": [{"role": "node"}],
-                "relabel_configs": [
-                    {"target_label": "__address__", "replacement": "kubernetes.default.svc:443"},
-                    {
-                        "source_labels": ["__meta_kubernetes_node_name"],
-                        "regex": "(.+)",
-                        "replacement": "/api/v1/nodes/$1/proxy/metrics/cadvisor",
-                        "target_label": "__metrics_path__",
-                    },
-                    {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "instance"},
-                ],
-            }
-        )
+        # The kubelet through the API server's node proxy: /metrics/resource has every container's CPU
+        # and working set (from the runtime, whichever containerd it is); /metrics/cadvisor adds CFS
+        # throttling and filesystems where the kubelet's cAdvisor sees the containers (not where the
+        # cluster runs a containerd of its own on another socket, as the local cluster does).
+        for job, path in (("kubelet", "resource"), ("kubelet-cadvisor", "cadvisor")):
+            jobs.append(
+                {
+                    "job_name": job,
+                    "scheme": "https",
+                    "authorization": {"credentials_file": f"{SA_TOKEN}/token"},
+                    "tls_config": {"ca_file": f"{SA_TOKEN}/ca.crt"},
+                    "kubernetes_sd_configs": [{"role": "node"}],
+                    "relabel_configs": [
+                        {"target_label": "__address__", "replacement": "kubernetes.default.svc:443"},
+                        {
+                            "source_labels": ["__meta_kubernetes_node_name"],
+                            "regex": "(.+)",
+                            "replacement": f"/api/v1/nodes/$1/proxy/metrics/{path}",
+                            "target_label": "__metrics_path__",
+                        },
+                        {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "instance"},
+                    ],
+                }
+            )
         jobs.append(
             {
                 "job_name": "kube-state-metrics",

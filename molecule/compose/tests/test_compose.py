@@ -101,6 +101,18 @@ def test_all_four_services_healthy():
     assert wait_healthy(30)
 
 
+def test_the_monitoring_stack_scrapes_this_project():
+    """deploy.yml's monitoring play: its own project on this scenario's networks, every target up."""
+    with urllib.request.urlopen("http://127.0.0.1:19090/api/v1/targets?state=active", timeout=10) as resp:
+        targets = json.loads(resp.read())["data"]["activeTargets"]
+    jobs = {t["labels"]["job"]: t for t in targets}
+    assert {"backend", "frontend", "postgres-exporter", "cadvisor", "node", "prometheus", "alertmanager"} == set(jobs)
+    assert all(t["health"] == "up" for t in targets), [(t["labels"]["job"], t["lastError"]) for t in targets]
+    prometheus = json.loads(run(["docker", "inspect", "gt-molecule-monitoring-prometheus-1"]).stdout)[0]
+    assert set(prometheus["NetworkSettings"]["Networks"]) == {
+        "gt-molecule-monitoring_monitoring", f"{PROJECT}_backend", f"{PROJECT}_frontend"}
+
+
 def test_published_urls_answer():
     assert http("GET", f"{BACKEND}/ready")[0] == 200
     status, body = http("GET", f"{FRONTEND}/api/health")

@@ -10,6 +10,7 @@ Everything is read through the API server's service proxy, as an operator would.
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import time
@@ -17,12 +18,19 @@ import time
 import pytest
 import yaml
 
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
+
 from ..conftest import ROOT
 
 KUBECONFIG = "/etc/k8s-cluster/kubeconfigs/admin.conf"
 VARS = yaml.safe_load((ROOT / "inventories/local/group_vars/clusters/monitoring.yml").read_text())
 APP_NS = VARS["monitoring_namespace"]
 NS = f"{APP_NS}-monitoring"
+SERVICES = catalog.build(
+    copy.deepcopy(yaml.safe_load((ROOT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"])
+)
+# The workload the drill scales to zero: a StatefulSet or a Deployment, as the catalog says.
+CHROMADB = f"{'statefulset' if SERVICES['chromadb']['stateful'] else 'deployment'}/chromadb"
 
 
 def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,7 +74,7 @@ def test_every_target_is_up_and_found_by_discovery(local_stack):
     jobs = {}
     for t in targets:
         jobs.setdefault(t["labels"]["job"], []).append(t)
-    assert set(jobs) == {"backend", "frontend", "kubelet", "kube-state-metrics", "prometheus"}
+    assert set(jobs) == {"backend", "frontend", "kubelet", "kubelet-cadvisor", "kube-state-metrics", "prometheus"}
     down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
     assert not down, down
     for service in ("backend", "frontend"):
@@ -141,7 +149,7 @@ def _alert_state(alertname: str, service: str) -> str | None:
 
 def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(local_stack):
     start = time.time()
-    kubectl("-n", APP_NS, "scale", "statefulset", "chromadb", "--replicas=0")
+    kubectl("-n", APP_NS, "scale", CHROMADB, "--replicas=0")
     try:
         _wait("ServiceNotReady{service=backend} pending", lambda: _alert_state("ServiceNotReady", "backend"), 180)
         pending_after = time.time() - start
@@ -158,7 +166,7 @@ def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(lo
         )
         delivered_after = time.time() - start
     finally:
-        kubectl("-n", APP_NS, "scale", "statefulset", "chromadb", "--replicas=1")
+        kubectl("-n", APP_NS, "scale", CHROMADB, "--replicas=1")
     restored = time.time()
     _wait(
         "the resolved ServiceNotReady notification",

@@ -1,0 +1,151 @@
+"""The Kubernetes monitoring stack: discovery from the catalog, least privilege, closed network,
+bad input named (plugins/module_utils/monitoring_k8s.py)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_k8s as mk
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
+
+ROOT = Path(__file__).resolve().parents[3]
+RAW_CATALOG = yaml.safe_load((ROOT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"]
+SERVICES = catalog.build(copy.deepcopy(RAW_CATALOG))
+
+
+def settings(**over):
+    raw = {
+        "environment": "local",
+        "namespace": "gt-mon",
+        "app_namespace": "gt",
+        "images": {p: f"r/{p}@sha256:{'a' * 64}" for p in mk.PROGRAMS},
+        "scrape_interval": "15s",
+        "evaluation_interval": "15s",
+        "retention": "15d",
+        "storage_size": "5Gi",
+        "storage_class": "",
+        "alert_receiver": True,
+        "webhook_urls": [],
+        "group_wait": "10s",
+        "group_interval": "30s",
+        "repeat_interval": "4h",
+        "apiserver_endpoints": [{"ip": "10.0.0.5", "port": 6443}],
+        "dns_namespace": "kube-system",
+        "dns_pod_labels": {"k8s-app": "kube-dns"},
+        "prometheus_job": "prometheus",
+        "rules": [{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: []\n"}],
+    }
+    raw.update(over)
+    return raw
+
+
+def objects(**over):
+    return {
+        (o["object"]["kind"], o["object"]["metadata"]["name"], o["object"]["metadata"].get("namespace")): o
+        for o in mk.objects(SERVICES, settings(**over))
+    }
+
+
+def test_each_service_with_metrics_is_a_discovery_job_of_the_app_namespace():
+    out = objects()
+    prom = yaml.safe_load(out[("ConfigMap", "prometheus-config", "gt-mon")]["object"]["data"]["prometheus.yml"])
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+    assert set(jobs) == {"backend", "frontend", "kubelet", "kubelet-cadvisor", "kube-state-metrics", "prometheus"}
+    backend = jobs["backend"]
+    assert backend["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["gt"]}}]
+    keep = [r for r in backend["relabel_configs"] if r.get("action") == "keep"]
+    assert {
+        "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+        "regex": "backend",
+        "action": "keep",
+    } in keep
+    assert "/proxy/metrics/resource" in str(jobs["kubelet"]["relabel_configs"])
+    assert "/proxy/metrics/cadvisor" in str(jobs["kubelet-cadvisor"]["relabel_configs"])
+    assert jobs["kube-state-metrics"]["honor_labels"] is True
+
+
+def test_least_privilege():
+    out = objects()
+    cluster = out[("ClusterRole", "gt-mon-prometheus", None)]["object"]["rules"]
+    assert {r for rule in cluster for r in rule["resources"]} == {"nodes", "nodes/proxy", "nodes/metrics"}
+    assert all(set(rule["verbs"]) <= {"get", "list", "watch"} for rule in cluster)
+    role = out[("Role", "gt-mon-kube-state-metrics", "gt")]["object"]["rules"]
+    assert "secrets" not in str(role) and all(set(r["verbs"]) == {"list", "watch"} for r in role)
+    tokens = {
+        name: o["object"]["automountServiceAccountToken"]
+        for (kind, name, _), o in out.items()
+        if kind == "ServiceAccount"
+    }
+    assert tokens == {"prometheus": True, "kube-state-metrics": True, "alertmanager": False, "alert-receiver": False}
+    ns = out[("Namespace", "gt-mon", None)]["object"]["metadata"]["labels"]
+    assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
+    for (kind, name, _), o in out.items():
+        if kind == "Deployment":
+            pod = o["object"]["spec"]["template"]["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["seccompProfile"]
+            c = pod["containers"][0]["securityContext"]
+            assert c["readOnlyRootFilesystem"] and c["capabilities"] == {"drop": ["ALL"]}, name
+            assert not c["allowPrivilegeEscalation"], name
+
+
+def test_the_network_is_closed_but_for_single_paths():
+    out = objects()
+    deny = out[("NetworkPolicy", "default-deny-all", "gt-mon")]["object"]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    prom = out[("NetworkPolicy", "prometheus", "gt-mon")]["object"]["spec"]
+    app = next(r for r in prom["egress"] if "namespaceSelector" in r["to"][0])
+    assert app["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "gt"}
+    assert sorted(p["port"] for p in app["ports"]) == [3000, 8000]
+    assert {"to": [{"ipBlock": {"cidr": "10.0.0.5/32"}}], "ports": [{"protocol": "TCP", "port": 6443}]} in prom[
+        "egress"
+    ]
+    receiver = out[("NetworkPolicy", "alert-receiver", "gt-mon")]["object"]["spec"]
+    assert "egress" not in receiver and receiver["policyTypes"] == ["Ingress", "Egress"]
+    alertmanager = out[("NetworkPolicy", "alertmanager", "gt-mon")]["object"]["spec"]
+    assert all(r.get("to") for r in alertmanager["egress"]), "no egress to anywhere without webhook URLs"
+    with_hooks = objects(webhook_urls=["https://hooks.example.test/x"])
+    hooks = with_hooks[("NetworkPolicy", "alertmanager", "gt-mon")]["object"]["spec"]["egress"]
+    assert {"ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 443}]} in hooks
+
+
+def test_a_rule_change_rolls_prometheus_only():
+    def hashes(**over):
+        return {
+            name: o["object"]["spec"]["template"]["metadata"]["annotations"].get(
+                "ai.goaltrajectory.monitoring.config-hash"
+            )
+            for (kind, name, _), o in objects(**over).items()
+            if kind == "Deployment"
+        }
+
+    base = hashes()
+    other = hashes(rules=[{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: [{name: x, rules: []}]\n"}])
+    assert other["prometheus"] != base["prometheus"] and other["alertmanager"] == base["alertmanager"]
+
+
+@pytest.mark.parametrize(
+    ("over", "named"),
+    [
+        ({"namespace": "gt"}, "monitoring_k8s_namespace"),
+        ({"namespace": "Bad_NS"}, "monitoring_k8s_namespace"),
+        ({"storage_size": "5 GB"}, "monitoring_k8s_storage_size"),
+        ({"apiserver_endpoints": []}, "monitoring_k8s_apiserver_endpoints"),
+        ({"apiserver_endpoints": [{"ip": "not-an-ip", "port": 6443}]}, r"monitoring_k8s_apiserver_endpoints\[0\]"),
+        ({"images": {"prometheus": "x"}}, "monitoring_images.alertmanager"),
+        ({"retention": "forever"}, "monitoring_retention"),
+    ],
+)
+def test_bad_input_names_the_variable(over, named):
+    with pytest.raises(mr.MonitoringError, match=named):
+        mk.objects(SERVICES, settings(**over))
+
+
+def test_endpoints_from_the_kubernetes_endpoints_object():
+    subsets = [{"addresses": [{"ip": "10.0.0.5"}], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]
+    assert mk.endpoints(subsets) == [{"ip": "10.0.0.5", "port": 6443}]
+    assert mk.endpoints(None) == []
