@@ -21,7 +21,7 @@ import yaml
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
 
-from ..conftest import ROOT
+from ..conftest import ROOT, assert_failed_unchanged
 
 
 def _yaml(path):
@@ -231,3 +231,18 @@ def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_sta
         f"drill: pending after {pending_after:.0f} s, firing after {firing_after:.0f} s, delivered after "
         f"{delivered_after:.0f} s; resolved notification {resolved_after:.0f} s after the restart"
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"monitoring_webhook_urls": ["ftp://hooks.example.test"]}, "monitoring_webhook_urls[0]"),
+        ({"monitoring_retention": "forever"}, "monitoring_retention"),
+        ({"monitoring_host_ports": {"prometheus": 0, "alertmanager": 9093, "alert_receiver": 9095}},
+         "monitoring_host_ports.prometheus"),
+    ],
+)  # fmt: skip
+def test_bad_input_fails_naming_the_variable_before_any_change(run_playbook, extra, named):
+    result = run_playbook("playbooks/monitoring.yml", "-i", "inventories/dev", "-e", json.dumps(extra))
+    output = assert_failed_unchanged(result, named)
+    assert "Build the monitoring programs" not in output
