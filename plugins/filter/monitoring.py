@@ -52,6 +52,12 @@ def monitoring_image_plan(images, components, tools_dir, prefix, checksums, buil
     return _wrap(ms.image_plan, images, components, tools_dir, prefix, checksums, build_dir)
 
 
+def monitoring_built_key(status, check_mode):
+    """What a program's binary is made from (k8s_cluster_go_build's status hash); empty when it is not
+    built and this is check mode (nothing was built)."""
+    return status["hash"] if status.get("current") or not check_mode else ""
+
+
 def monitoring_k8s_objects(services, settings):
     """The Kubernetes monitoring stack's objects as [{object, wait}] (plugins/module_utils/monitoring_k8s.py)."""
     return _wrap(mk.objects, dict(services), settings)
@@ -72,4 +78,5 @@ class FilterModule:
             "monitoring_image_plan": monitoring_image_plan,
             "monitoring_k8s_objects": monitoring_k8s_objects,
             "monitoring_endpoints": mk.endpoints,
+            "monitoring_built_key": monitoring_built_key,
         }

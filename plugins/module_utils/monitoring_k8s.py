@@ -66,46 +66,23 @@ SETTINGS = {
 SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount"  # noqa: S105 - the path of the mounted token, not a secret
 
 
-def _fail(variable: str, message: str) -> mr.MonitoringError:
-    return mr.MonitoringError(f"monitoring_{variable}: {message}")
+_fail = mr._fail
 
 
 def settings(raw: Any) -> dict:
     """The role's variables for Kubernetes, checked; errors name the monitoring_<key> variable."""
-    if not isinstance(raw, dict):
-        raise _fail("settings", f"must be a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - SETTINGS)
-    if unknown:
-        raise mr.MonitoringError(f"monitoring kubernetes settings: unknown key(s) {', '.join(unknown)}")
+    out = ms.checked_keys(raw, SETTINGS, "kubernetes")
     for key, variable in (("namespace", "k8s_namespace"), ("app_namespace", "namespace")):
-        value = raw.get(key)
+        value = out.get(key)
         if not isinstance(value, str) or not NAME_RE.match(value) or len(value) > 63:
             raise _fail(variable, f"must be a namespace name (DNS-1123 label), got {value!r}")
-    if raw["namespace"] == raw["app_namespace"]:
+    if out["namespace"] == out["app_namespace"]:
         raise _fail("k8s_namespace", "must differ from the app's namespace (monitoring_namespace)")
-    images = raw.get("images")
-    if not isinstance(images, dict):
-        raise _fail("images", "must be a mapping of program to image")
-    for program in PROGRAMS:
-        if not isinstance(images.get(program), str) or not images[program]:
-            raise _fail(f"images.{program}", "missing: the image of this program")
-    for key in (
-        "scrape_interval",
-        "evaluation_interval",
-        "retention",
-        "group_wait",
-        "group_interval",
-        "repeat_interval",
-    ):
-        ms._duration(raw.get(key), key)
-    if not isinstance(raw.get("storage_size"), str) or not QUANTITY_RE.match(raw["storage_size"]):
-        raise _fail("k8s_storage_size", f"must be a storage quantity such as 5Gi, got {raw.get('storage_size')!r}")
-    urls = raw.get("webhook_urls")
-    if not isinstance(urls, list) or not all(isinstance(u, str) and ms.URL_RE.match(u) for u in urls):
-        raise _fail("webhook_urls", f"must be a list of http(s) URLs, got {urls!r}")
-    if not raw.get("alert_receiver") and not urls:
-        raise _fail("webhook_urls", "empty while monitoring_alert_receiver is false: alerts would reach no one")
-    endpoints = raw.get("apiserver_endpoints")
+    ms.check_images(out, PROGRAMS)
+    ms.check_alerting(out)
+    if not isinstance(out.get("storage_size"), str) or not QUANTITY_RE.match(out["storage_size"]):
+        raise _fail("k8s_storage_size", f"must be a storage quantity such as 5Gi, got {out.get('storage_size')!r}")
+    endpoints = out.get("apiserver_endpoints")
     if not isinstance(endpoints, list) or not endpoints:
         raise _fail("k8s_apiserver_endpoints", "must list the API server's endpoints as {ip, port}")
     for i, ep in enumerate(endpoints):
@@ -116,9 +93,9 @@ def settings(raw: Any) -> dict:
             raise _fail(f"k8s_apiserver_endpoints[{i}]", f"must be {{ip, port}}, got {ep!r}") from exc
         if not 1 <= port <= 65535:
             raise _fail(f"k8s_apiserver_endpoints[{i}].port", f"must be a port number, got {port}")
-    if not isinstance(raw.get("rules"), list):
+    if not isinstance(out.get("rules"), list):
         raise _fail("rules", "must be the rendered rule files")
-    return dict(raw)
+    return out
 
 
 class _Objects:

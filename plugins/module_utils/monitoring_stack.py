@@ -70,8 +70,7 @@ SETTINGS = {
 }
 
 
-def _fail(variable: str, message: str) -> mr.MonitoringError:
-    return mr.MonitoringError(f"monitoring_{variable}: {message}")
+_fail = mr._fail
 
 
 def _duration(value: Any, variable: str) -> str:
@@ -80,41 +79,20 @@ def _duration(value: Any, variable: str) -> str:
     return value
 
 
-def settings(raw: Any) -> dict:
-    """The stack's variables, checked; errors name the monitoring_<key> variable."""
+def checked_keys(raw: Any, known: set[str], what: str) -> dict:
+    """A copy of the settings mapping, refused when it is not one or has keys no one reads."""
     if not isinstance(raw, dict):
         raise _fail("settings", f"must be a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - SETTINGS)
+    unknown = sorted(set(raw) - known)
     if unknown:
-        raise mr.MonitoringError(f"monitoring stack settings: unknown key(s) {', '.join(unknown)}")
-    out = dict(raw)
-    for key in ("project", "app_project"):
-        key_var = "compose_project" if key == "app_project" else "stack_project"
-        if not isinstance(raw.get(key), str) or not PROJECT_RE.match(raw[key]):
-            raise _fail(key_var, f"must be a Compose project name (lower case, digits, - and _), got {raw.get(key)!r}")
-    images = raw.get("images")
-    if not isinstance(images, dict):
-        raise _fail("images", "must be a mapping of program to image")
-    for program in PROGRAMS:
-        if not isinstance(images.get(program), str) or not images[program]:
-            raise _fail(f"images.{program}", "missing: the image of this program")
-    if not isinstance(raw.get("bind_address"), str) or not HOST_RE.match(raw["bind_address"]):
-        raise _fail("bind_address", f"must be an IP address, got {raw.get('bind_address')!r}")
-    ports = raw.get("host_ports")
-    if not isinstance(ports, dict):
-        raise _fail("host_ports", "must be a mapping of prometheus, alertmanager, alert_receiver to a port")
-    for name in ("prometheus", "alertmanager", "alert_receiver"):
-        port = ports.get(name)
-        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-            raise _fail(f"host_ports.{name}", f"must be a port number, got {port!r}")
-    for key in (
-        "scrape_interval",
-        "evaluation_interval",
-        "retention",
-        "group_wait",
-        "group_interval",
-        "repeat_interval",
-    ):
+        raise mr.MonitoringError(f"monitoring {what} settings: unknown key(s) {', '.join(unknown)}")
+    return dict(raw)
+
+
+def check_alerting(raw: dict) -> None:
+    """What both engines share: Prometheus' and Alertmanager's durations and where alerts go."""
+    for key in ("scrape_interval", "evaluation_interval", "retention", "group_wait", "group_interval",
+                "repeat_interval"):  # fmt: skip
         _duration(raw.get(key), key)
     urls = raw.get("webhook_urls")
     if not isinstance(urls, list):
@@ -124,6 +102,35 @@ def settings(raw: Any) -> dict:
             raise _fail(f"webhook_urls[{i}]", f"must be an http(s) URL, got {url!r}")
     if not raw.get("alert_receiver") and not urls:
         raise _fail("webhook_urls", "empty while monitoring_alert_receiver is false: alerts would reach no one")
+
+
+def check_images(raw: dict, programs: tuple[str, ...]) -> None:
+    images = raw.get("images")
+    if not isinstance(images, dict):
+        raise _fail("images", "must be a mapping of program to image")
+    for program in programs:
+        if not isinstance(images.get(program), str) or not images[program]:
+            raise _fail(f"images.{program}", "missing: the image of this program")
+
+
+def settings(raw: Any) -> dict:
+    """The stack's variables, checked; errors name the monitoring_<key> variable."""
+    out = checked_keys(raw, SETTINGS, "stack")
+    for key in ("project", "app_project"):
+        key_var = "compose_project" if key == "app_project" else "stack_project"
+        if not isinstance(raw.get(key), str) or not PROJECT_RE.match(raw[key]):
+            raise _fail(key_var, f"must be a Compose project name (lower case, digits, - and _), got {raw.get(key)!r}")
+    check_images(raw, PROGRAMS)
+    if not isinstance(raw.get("bind_address"), str) or not HOST_RE.match(raw["bind_address"]):
+        raise _fail("bind_address", f"must be an IP address, got {raw.get('bind_address')!r}")
+    ports = raw.get("host_ports")
+    if not isinstance(ports, dict):
+        raise _fail("host_ports", "must be a mapping of prometheus, alertmanager, alert_receiver to a port")
+    for name in ("prometheus", "alertmanager", "alert_receiver"):
+        port = ports.get(name)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise _fail(f"host_ports.{name}", f"must be a port number, got {port!r}")
+    check_alerting(raw)
     if not isinstance(raw.get("secrets_dir"), str) or not raw["secrets_dir"].startswith("/"):
         raise _fail("compose_secrets_dir", f"must be an absolute path, got {raw.get('secrets_dir')!r}")
     for key in ("postgres_db", "postgres_user"):

@@ -22,6 +22,7 @@ import yaml
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
 
 from ..conftest import ROOT, assert_failed_unchanged
+from .waiting import received_since, wait_for
 
 
 def _yaml(path):
@@ -48,18 +49,6 @@ def _query(expr: str) -> list[dict]:
     data = _get_json(f"{PROMETHEUS}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
     assert data["status"] == "success", data
     return data["data"]["result"]
-
-
-def _wait(what: str, check, timeout: float, step: float = 3):
-    """check() until it returns something truthy; fail naming what was awaited."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(step)
-    pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
 
 def _container(service: str) -> str:
@@ -123,7 +112,7 @@ def test_cadvisor_sees_every_app_container(dev_stack):
         names = {s["metric"].get("container_label_com_docker_compose_service") for s in series}
         return names if names >= set(SERVICES) else None
 
-    _wait("cAdvisor series for every catalog service", seen, 60)
+    wait_for("cAdvisor series for every catalog service", seen, 60)
     memory = _query(
         f'container_memory_working_set_bytes{{container_label_com_docker_compose_project="{APP_PROJECT}",'
         f'container_label_com_docker_compose_service="postgres"}}'
@@ -159,9 +148,9 @@ def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
         result = _query(expr)
         return result and float(result[0]["value"][1]) - before >= requests
 
-    _wait(f"Prometheus to count {requests} more backend /health requests", counted, 60)
+    wait_for(f"Prometheus to count {requests} more backend /health requests", counted, 60)
     # The rate needs two scrapes that saw the load.
-    p95 = _wait(
+    p95 = wait_for(
         "a p95 latency of the backend's /health",
         lambda: _query(
             "histogram_quantile(0.95, sum by (le) ("
@@ -172,26 +161,12 @@ def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
     assert 0 < float(p95[0]["value"][1]) < 10, p95
 
 
-def _notifications(alertname: str, service: str, status: str, since: float) -> list[dict]:
-    received = _get_json(f"{RECEIVER}/alerts")
-    found = []
-    for entry in received:
-        payload = entry["payload"]
-        for alert in payload.get("alerts", []):
-            labels = alert["labels"]
-            if (labels.get("alertname"), labels.get("service"), alert["status"]) == (alertname, service, status):
-                stamp = time.mktime(time.strptime(entry["received_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-                if stamp >= since - 1:
-                    found.append(entry)
-    return found
-
-
 def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_stack):
     container = _container("backend")
     start = time.time()
     subprocess.run(["docker", "stop", container], check=True, capture_output=True)
     try:
-        _wait(
+        wait_for(
             "ServiceDown{service=backend} pending",
             lambda: any(
                 a["labels"].get("alertname") == "ServiceDown" and a["labels"].get("service") == "backend"
@@ -200,7 +175,7 @@ def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_sta
             90,
         )
         pending_after = time.time() - start
-        _wait(
+        wait_for(
             "ServiceDown{service=backend} firing",
             lambda: any(
                 a["labels"].get("alertname") == "ServiceDown"
@@ -211,9 +186,9 @@ def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_sta
             300,
         )
         firing_after = time.time() - start
-        delivered = _wait(
+        delivered = wait_for(
             "the firing ServiceDown notification at the alert receiver",
-            lambda: _notifications("ServiceDown", "backend", "firing", start),
+            lambda: received_since(_get_json(f"{RECEIVER}/alerts"), "ServiceDown", "backend", "firing", start),
             120,
         )
         delivered_after = time.time() - start
@@ -221,9 +196,9 @@ def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_sta
     finally:
         subprocess.run(["docker", "start", container], check=True, capture_output=True)
     restarted = time.time()
-    _wait(
+    wait_for(
         "the resolved ServiceDown notification",
-        lambda: _notifications("ServiceDown", "backend", "resolved", restarted),
+        lambda: received_since(_get_json(f"{RECEIVER}/alerts"), "ServiceDown", "backend", "resolved", restarted),
         240,
     )
     resolved_after = time.time() - restarted

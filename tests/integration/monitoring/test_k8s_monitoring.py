@@ -21,6 +21,7 @@ import yaml
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
 
 from ..conftest import ROOT
+from .waiting import received_since, wait_for
 
 KUBECONFIG = "/etc/k8s-cluster/kubeconfigs/admin.conf"
 VARS = yaml.safe_load((ROOT / "inventories/local/group_vars/clusters/monitoring.yml").read_text())
@@ -44,17 +45,6 @@ def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def proxy(service: str, path: str):
     return json.loads(kubectl("get", "--raw", f"/api/v1/namespaces/{NS}/services/{service}/proxy{path}").stdout)
-
-
-def _wait(what: str, check, timeout: float, step: float = 5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(step)
-    pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -128,18 +118,6 @@ def test_the_namespace_is_restricted_and_only_two_accounts_get_tokens(local_stac
     assert can.stdout.strip() == "yes" and cannot.stdout.strip() == "no"
 
 
-def _notifications(alertname: str, service: str, status: str, since: float) -> list[dict]:
-    found = []
-    for entry in proxy("alert-receiver:9095", "/alerts"):
-        stamp = time.mktime(time.strptime(entry["received_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-        for alert in entry["payload"].get("alerts", []):
-            labels = alert["labels"]
-            key = (labels.get("alertname"), labels.get("service"), alert["status"])
-            if key == (alertname, service, status) and stamp >= since - 1:
-                found.append(entry)
-    return found
-
-
 def _alert_state(alertname: str, service: str) -> str | None:
     for a in proxy("prometheus:9090", "/api/v1/alerts")["data"]["alerts"]:
         if a["labels"].get("alertname") == alertname and a["labels"].get("service") == service:
@@ -151,26 +129,30 @@ def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(lo
     start = time.time()
     kubectl("-n", APP_NS, "scale", CHROMADB, "--replicas=0")
     try:
-        _wait("ServiceNotReady{service=backend} pending", lambda: _alert_state("ServiceNotReady", "backend"), 180)
+        wait_for("ServiceNotReady{service=backend} pending", lambda: _alert_state("ServiceNotReady", "backend"), 180)
         pending_after = time.time() - start
-        _wait(
+        wait_for(
             "ServiceNotReady{service=backend} firing",
             lambda: _alert_state("ServiceNotReady", "backend") == "firing",
             300,
         )
         firing_after = time.time() - start
-        _wait(
+        wait_for(
             "the firing notification at the alert receiver",
-            lambda: _notifications("ServiceNotReady", "backend", "firing", start),
+            lambda: received_since(
+                proxy("alert-receiver:9095", "/alerts"), "ServiceNotReady", "backend", "firing", start
+            ),
             120,
         )
         delivered_after = time.time() - start
     finally:
         kubectl("-n", APP_NS, "scale", CHROMADB, "--replicas=1")
     restored = time.time()
-    _wait(
+    wait_for(
         "the resolved ServiceNotReady notification",
-        lambda: _notifications("ServiceNotReady", "backend", "resolved", restored),
+        lambda: received_since(
+            proxy("alert-receiver:9095", "/alerts"), "ServiceNotReady", "backend", "resolved", restored
+        ),
         420,
     )
     print(
