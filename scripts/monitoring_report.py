@@ -85,7 +85,7 @@ def parse_duration(text: str) -> float:
                 f"{text!r} is not a Prometheus duration (e.g. 1h, 30m, 1h30m, 15s)"
             ) from None
         seconds = sum(int(n) * unit for n, unit in zip(match.groups(), DURATION_UNITS, strict=True) if n)
-    if not seconds > 0 or math.isinf(seconds):
+    if seconds <= 0 or math.isinf(seconds):
         raise argparse.ArgumentTypeError(f"{text!r}: must be longer than 0 s")
     return seconds
 
@@ -349,7 +349,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     defaults = monitoring_defaults()
     bind = defaults.get("monitoring_bind_address", "127.0.0.1")
     port = (defaults.get("monitoring_host_ports") or {}).get("prometheus", 9090)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--prometheus",
         type=prometheus_url,

@@ -95,6 +95,11 @@ CONFIG_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 RESOURCE_NAME_RE = re.compile(r"^[-._a-zA-Z0-9/]+$")
 
 
+def service_name(name: str) -> str:
+    """The Service of a catalog service (what other pods, and the monitoring stack, connect to)."""
+    return f"{name}-service"
+
+
 class TreeError(ValueError):
     """The tree cannot be built from these settings; the message names the variable."""
 
@@ -275,7 +280,7 @@ class _Tree:
     # --- helpers ---------------------------------------------------------------------
     @staticmethod
     def service_name(name: str) -> str:
-        return f"{name}-service"
+        return service_name(name)
 
     def image(self, name: str) -> str:
         image = self.s["images"].get(name)
@@ -462,6 +467,15 @@ class _Tree:
                 }
             )
             sources.append(f"In: Prometheus (k8s_metrics_namespace) on {svc['metrics']['port_number']}.")
+        for port in svc["ports"]:
+            if port["name"] == "postgresql" and self.s["metrics_namespace"]:
+                # Its exporter (postgres_exporter of the monitoring role) connects as a client.
+                exporter = {
+                    **self.namespace_peer(self.s["metrics_namespace"]),
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": f"{svc['name']}-exporter"}},
+                }
+                ingress.append({"from": [exporter], "ports": [{"protocol": "TCP", "port": port["port"]}]})
+                sources.append(f"In: {svc['name']}-exporter (k8s_metrics_namespace) on {port['port']}.")
         egress = []
         for peer, link in svc["connects_to"].items():
             egress.append(

@@ -25,11 +25,13 @@ import ipaddress
 import re
 from typing import Any
 
+from . import k8s_tree
 from . import monitoring_rules as mr
 from . import monitoring_stack as ms
 
-PORTS = {"prometheus": 9090, "alertmanager": 9093, "alert_receiver": 9095, "kube_state_metrics": 8080}
-PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "kube_state_metrics")
+PORTS = {"prometheus": 9090, "alertmanager": 9093, "alert_receiver": 9095, "kube_state_metrics": 8080,
+         "postgres_exporter": 9187}  # fmt: skip
+PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "kube_state_metrics", "postgres_exporter")
 PART_OF = "goaltrajectory-monitoring"
 MANAGED_BY = "goaltrajectory-platform"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -62,7 +64,11 @@ SETTINGS = {
     "dns_pod_labels",
     "prometheus_job",
     "rules",
+    "postgres_db",
+    "postgres_user",
+    "postgres_password_set",
 }
+EXPORTER_SECRET = "postgres-exporter"  # noqa: S105 - the name of the Secret holding DATA_SOURCE_PASS
 SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount"  # noqa: S105 - the path of the mounted token, not a secret
 
 
@@ -96,6 +102,10 @@ def settings(raw: Any) -> dict:
     if not isinstance(out.get("rules"), list):
         raise _fail("rules", "must be the rendered rule files")
     return out
+
+
+def tcp(port: int) -> dict:
+    return {"protocol": "TCP", "port": port}
 
 
 class _Objects:
@@ -141,11 +151,13 @@ class _Objects:
         self.add("v1", "Namespace", {"metadata": meta})
 
     def accounts(self) -> None:
+        exporters = [(f"{svc['name']}-exporter", False) for svc in ms.postgres_services(self.services)]
         for name, token in (
             ("prometheus", True),
             ("kube-state-metrics", True),
             ("alertmanager", False),
             ("alert-receiver", False),
+            *exporters,
         ):
             self.add(
                 "v1",
@@ -228,7 +240,6 @@ class _Objects:
         self.add("networking.k8s.io/v1", "NetworkPolicy", {"metadata": self.meta(name), "spec": spec})
 
     def network_policies(self) -> None:
-        tcp = lambda port: {"protocol": "TCP", "port": port}  # noqa: E731
         apiserver = [
             {
                 "to": [{"ipBlock": {"cidr": f"{ep['ip']}/{32 if ':' not in ep['ip'] else 128}"}}],
@@ -272,9 +283,24 @@ class _Objects:
                 {"to": [app_pods], "ports": [tcp(p) for p in metrics_ports]},
                 {"to": [self._pods("kube-state-metrics")], "ports": [tcp(PORTS["kube_state_metrics"])]},
                 {"to": [self._pods("alertmanager")], "ports": [tcp(PORTS["alertmanager"])]},
+                *[
+                    {"to": [self._pods(f"{svc['name']}-exporter")], "ports": [tcp(PORTS["postgres_exporter"])]}
+                    for svc in ms.postgres_services(self.services)
+                ],
                 *apiserver,
             ],
         )
+        # Each PostgreSQL exporter: scraped by Prometheus, connects to its database (whose policy, from
+        # the k8s role's k8s_metrics_namespace, admits it) and to nothing else.
+        for svc in ms.postgres_services(self.services):
+            port = next(p["port"] for p in svc["ports"] if p["name"] == "postgresql")
+            database = {**app_pods, "podSelector": {"matchLabels": {"app.kubernetes.io/name": svc["name"]}}}
+            self._policy(
+                f"{svc['name']}-exporter",
+                self._pods(f"{svc['name']}-exporter")["podSelector"],
+                ingress=[{"from": [self._pods("prometheus")], "ports": [tcp(PORTS["postgres_exporter"])]}],
+                egress=[{"to": [database], "ports": [tcp(port)]}],
+            )
         self._policy(
             "kube-state-metrics",
             self._pods("kube-state-metrics")["podSelector"],
@@ -340,6 +366,16 @@ class _Objects:
                         },
                         {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
                         {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                    ],
+                }
+            )
+        for svc in ms.postgres_services(self.services):
+            name = f"{svc['name']}-exporter"
+            jobs.append(
+                {
+                    "job_name": name,
+                    "static_configs": [
+                        {"targets": [f"{name}:{PORTS['postgres_exporter']}"], "labels": {"service": svc["name"]}}
                     ],
                 }
             )
@@ -599,7 +635,45 @@ class _Objects:
             [],
             [],
         )
+        for svc in ms.postgres_services(self.services):
+            self.postgres_exporter(svc)
         return self.items
+
+    def postgres_exporter(self, svc: dict) -> None:
+        """postgres_exporter for a catalog service with a postgresql port, logging in as the app."""
+        name = f"{svc['name']}-exporter"
+        port = next(p["port"] for p in svc["ports"] if p["name"] == "postgresql")
+        # The app's password arrives through k8s_tree_apply's no_log `secrets`, never in these objects.
+        if not any(i["object"]["kind"] == "Secret" for i in self.items):
+            self.add(
+                "v1",
+                "Secret",
+                {"metadata": self.meta(EXPORTER_SECRET, component="postgres-exporter"), "type": "Opaque"},
+            )
+        container = self._container(
+            "postgres-exporter",
+            self.s["images"]["postgres_exporter"],
+            [f"--web.listen-address=:{PORTS['postgres_exporter']}"],
+            PORTS["postgres_exporter"],
+            "/",
+            "/",
+            cpu="20m",
+            memory="32Mi",
+            limit="128Mi",
+        )
+        host = f"{k8s_tree.service_name(svc['name'])}.{self.app_ns}.svc"
+        container["env"] = [
+            {
+                "name": "DATA_SOURCE_URI",
+                "value": f"{host}:{port}/{self.s['postgres_db']}?sslmode=disable",
+            },
+            {"name": "DATA_SOURCE_USER", "value": self.s["postgres_user"]},
+            {
+                "name": "DATA_SOURCE_PASS",
+                "valueFrom": {"secretKeyRef": {"name": EXPORTER_SECRET, "key": "DATA_SOURCE_PASS"}},
+            },
+        ]
+        self.deployment(name, container, [], [])
 
 
 def endpoints(subsets: list[dict]) -> list[dict]:
@@ -617,6 +691,12 @@ def objects(services: dict, raw: Any) -> list[dict]:
     from . import yaml_dump  # PyYAML: only on the controller
 
     s = settings(raw)
+    if ms.postgres_services(services):
+        for key in ("postgres_db", "postgres_user"):
+            if not isinstance(s.get(key), str) or not s[key]:
+                raise _fail(key, "must be a non-empty string")
+        if not s.get("postgres_password_set"):
+            raise _fail("postgres_password", "must be set: the PostgreSQL exporter logs in with the app's password")
     builder = _Objects(services, s)
     header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
     prom_text = yaml_dump.document(builder.prometheus_config(), header)

@@ -145,7 +145,7 @@ def _metrics_services(services: dict) -> list[dict]:
     return [svc for svc in services.values() if svc.get("metrics")]
 
 
-def _postgres_services(services: dict) -> list[dict]:
+def postgres_services(services: dict) -> list[dict]:
     return [svc for svc in services.values() if any(p["name"] == "postgresql" for p in svc["ports"])]
 
 
@@ -164,7 +164,7 @@ def scrape_jobs(services: dict, s: dict) -> list[dict]:
                 "static_configs": [{"targets": [f"{svc['name']}:{svc['metrics']['port_number']}"]}],
             }
         )
-    for svc in _postgres_services(services):
+    for svc in postgres_services(services):
         name = _exporter_name(svc)
         jobs.append(
             {
@@ -302,7 +302,7 @@ def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> di
         ],
         "networks": ["monitoring"],
     }
-    for svc in _postgres_services(services):
+    for svc in postgres_services(services):
         key = f"app-{svc['name']}"
         networks[key] = {"external": True, "name": app_net[svc["name"]]}
         port = next(p["port"] for p in svc["ports"] if p["name"] == "postgresql")

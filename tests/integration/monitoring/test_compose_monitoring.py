@@ -140,7 +140,7 @@ def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
     expr = 'sum(http_requests_total{job="backend",route="/health"})'
     before = _backend_health_count()
     requests = 200
-    for _ in range(requests):
+    for _request in range(requests):
         with urllib.request.urlopen(f"{BACKEND}/health", timeout=5) as response:
             assert response.status == 200
 

@@ -64,7 +64,15 @@ def test_every_target_is_up_and_found_by_discovery(local_stack):
     jobs = {}
     for t in targets:
         jobs.setdefault(t["labels"]["job"], []).append(t)
-    assert set(jobs) == {"backend", "frontend", "kubelet", "kubelet-cadvisor", "kube-state-metrics", "prometheus"}
+    assert set(jobs) == {
+        "backend",
+        "frontend",
+        "postgres-exporter",
+        "kubelet",
+        "kubelet-cadvisor",
+        "kube-state-metrics",
+        "prometheus",
+    }
     down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
     assert not down, down
     for service in ("backend", "frontend"):
@@ -84,6 +92,8 @@ def test_series_the_rules_read_are_there(local_stack):
     assert query(f'container_memory_working_set_bytes{{namespace="{APP_NS}",container="backend"}}')
     assert query(f'kube_pod_container_resource_limits{{namespace="{APP_NS}",resource="memory"}}')
     assert query(f'http_requests_total{{namespace="{APP_NS}",job="backend"}}')
+    # postgres_exporter logged in through the database's NetworkPolicy, as the app.
+    assert [r["value"][1] for r in query('pg_up{job="postgres-exporter"}')] == ["1"]
     rules = [r for g in proxy("prometheus:9090", "/api/v1/rules")["data"]["groups"] for r in g["rules"]]
     assert rules and all(r["health"] == "ok" for r in rules), [r for r in rules if r["health"] != "ok"]
 
@@ -100,7 +110,13 @@ def test_the_namespace_is_restricted_and_only_two_accounts_get_tokens(local_stac
             assert c["securityContext"]["readOnlyRootFilesystem"] is True
             assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
         tokens[pod["metadata"]["labels"]["app.kubernetes.io/name"]] = spec.get("automountServiceAccountToken")
-    assert tokens == {"prometheus": True, "kube-state-metrics": True, "alertmanager": False, "alert-receiver": False}
+    assert tokens == {
+        "prometheus": True,
+        "kube-state-metrics": True,
+        "alertmanager": False,
+        "alert-receiver": False,
+        "postgres-exporter": False,
+    }
     claim = json.loads(kubectl("-n", NS, "get", "pvc", "prometheus-data", "-o", "json").stdout)
     assert claim["status"]["phase"] == "Bound"
     policies = {

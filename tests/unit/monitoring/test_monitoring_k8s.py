@@ -39,6 +39,9 @@ def settings(**over):
         "dns_pod_labels": {"k8s-app": "kube-dns"},
         "prometheus_job": "prometheus",
         "rules": [{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: []\n"}],
+        "postgres_db": "db",
+        "postgres_user": "u",
+        "postgres_password_set": True,
     }
     raw.update(over)
     return raw
@@ -55,7 +58,15 @@ def test_each_service_with_metrics_is_a_discovery_job_of_the_app_namespace():
     out = objects()
     prom = yaml.safe_load(out[("ConfigMap", "prometheus-config", "gt-mon")]["object"]["data"]["prometheus.yml"])
     jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
-    assert set(jobs) == {"backend", "frontend", "kubelet", "kubelet-cadvisor", "kube-state-metrics", "prometheus"}
+    assert set(jobs) == {
+        "backend",
+        "frontend",
+        "postgres-exporter",
+        "kubelet",
+        "kubelet-cadvisor",
+        "kube-state-metrics",
+        "prometheus",
+    }
     backend = jobs["backend"]
     assert backend["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["gt"]}}]
     keep = [r for r in backend["relabel_configs"] if r.get("action") == "keep"]
@@ -78,13 +89,19 @@ def test_least_privilege():
     assert "secrets" not in str(role) and all(set(r["verbs"]) == {"list", "watch"} for r in role)
     tokens = {
         name: o["object"]["automountServiceAccountToken"]
-        for (kind, name, _), o in out.items()
+        for (kind, name, _namespace), o in out.items()
         if kind == "ServiceAccount"
     }
-    assert tokens == {"prometheus": True, "kube-state-metrics": True, "alertmanager": False, "alert-receiver": False}
+    assert tokens == {
+        "prometheus": True,
+        "kube-state-metrics": True,
+        "alertmanager": False,
+        "alert-receiver": False,
+        "postgres-exporter": False,
+    }
     ns = out[("Namespace", "gt-mon", None)]["object"]["metadata"]["labels"]
     assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
-    for (kind, name, _), o in out.items():
+    for (kind, name, _namespace), o in out.items():
         if kind == "Deployment":
             pod = o["object"]["spec"]["template"]["spec"]
             assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["seccompProfile"]
@@ -119,7 +136,7 @@ def test_a_rule_change_rolls_prometheus_only():
             name: o["object"]["spec"]["template"]["metadata"]["annotations"].get(
                 "ai.goaltrajectory.monitoring.config-hash"
             )
-            for (kind, name, _), o in objects(**over).items()
+            for (kind, name, _namespace), o in objects(**over).items()
             if kind == "Deployment"
         }
 
@@ -138,6 +155,7 @@ def test_a_rule_change_rolls_prometheus_only():
         ({"apiserver_endpoints": [{"ip": "not-an-ip", "port": 6443}]}, r"monitoring_k8s_apiserver_endpoints\[0\]"),
         ({"images": {"prometheus": "x"}}, "monitoring_images.alertmanager"),
         ({"retention": "forever"}, "monitoring_retention"),
+        ({"postgres_password_set": False}, "monitoring_postgres_password"),
     ],
 )
 def test_bad_input_names_the_variable(over, named):
@@ -149,3 +167,32 @@ def test_endpoints_from_the_kubernetes_endpoints_object():
     subsets = [{"addresses": [{"ip": "10.0.0.5"}], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]
     assert mk.endpoints(subsets) == [{"ip": "10.0.0.5", "port": 6443}]
     assert mk.endpoints(None) == []
+
+
+def test_the_exporter_reads_the_password_from_a_secret_and_reaches_only_its_database():
+    out = objects()
+    secret = out[("Secret", "postgres-exporter", "gt-mon")]["object"]
+    assert "data" not in secret and "stringData" not in secret, "the password comes only through the no_log option"
+    env = {
+        e["name"]: e
+        for e in out[("Deployment", "postgres-exporter", "gt-mon")]["object"]["spec"]["template"]["spec"]["containers"][
+            0
+        ]["env"]
+    }
+    assert env["DATA_SOURCE_PASS"]["valueFrom"]["secretKeyRef"] == {
+        "name": "postgres-exporter",
+        "key": "DATA_SOURCE_PASS",
+    }
+    assert env["DATA_SOURCE_URI"]["value"] == "postgres-service.gt.svc:5432/db?sslmode=disable"
+    policy = out[("NetworkPolicy", "postgres-exporter", "gt-mon")]["object"]["spec"]
+    assert policy["egress"] == [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gt"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgres"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 5432}],
+        }
+    ]
