@@ -110,7 +110,10 @@ def test_the_monitoring_stack_scrapes_this_project():
     assert all(t["health"] == "up" for t in targets), [(t["labels"]["job"], t["lastError"]) for t in targets]
     prometheus = json.loads(run(["docker", "inspect", "gt-molecule-monitoring-prometheus-1"]).stdout)[0]
     assert set(prometheus["NetworkSettings"]["Networks"]) == {
-        "gt-molecule-monitoring_monitoring", f"{PROJECT}_backend", f"{PROJECT}_frontend"}
+        "gt-molecule-monitoring_monitoring",
+        f"{PROJECT}_backend",
+        f"{PROJECT}_frontend",
+    }
 
 
 def test_published_urls_answer():
