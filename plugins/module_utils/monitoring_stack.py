@@ -296,7 +296,10 @@ def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> di
         "command": [f"-listen_address=:{PORTS['cadvisor']}"],
         "volumes": [
             "/sys:/sys:ro",
-            "/var/run/docker.sock:/var/run/docker.sock:ro",
+            # The directory, not the socket: when the engine restarts it starts this container
+            # (restart: unless-stopped) before it creates its socket, and a missing bind source is
+            # created as a directory, where the engine then cannot create its socket.
+            "/var/run:/var/run:ro",
             "/var/lib/docker:/var/lib/docker:ro",
             "/:/rootfs:ro",
         ],

@@ -96,6 +96,14 @@ def test_every_container_is_hardened_and_only_published_on_the_bind_address():
         assert svc["user"] == expected, name
 
 
+def test_no_file_is_bind_mounted_that_the_engine_may_not_have_created_yet():
+    """A bind source missing when a container starts becomes a directory: never the engine's socket."""
+    project = yaml.safe_load(files()["docker-compose.yml"])
+    sources = [v.split(":")[0] for svc in project["services"].values() for v in svc.get("volumes", [])]
+    assert "/var/run:/var/run:ro" in project["services"]["cadvisor"]["volumes"]
+    assert not [s for s in sources if s.endswith(".sock")], sources
+
+
 def test_alerts_go_to_the_receiver_and_the_given_webhooks():
     am = yaml.safe_load(files(webhook_urls=["https://hooks.example.test/x"])["alertmanager/alertmanager.yml"])
     hooks = am["receivers"][0]["webhook_configs"]
