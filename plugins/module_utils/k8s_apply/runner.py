@@ -83,6 +83,7 @@ class Applier:
         self.field_manager = field_manager
         self.force = force_conflicts
         self.check = check
+        self.namespaces_seen: dict[str, bool] = {}
         self.want_diff = diff
         self.log = log or (lambda _msg: None)
         self.results: list[dict] = []
@@ -100,6 +101,11 @@ class Applier:
         except NotFoundError:
             return None
 
+    def namespace_exists(self, namespace: str) -> bool:
+        if namespace not in self.namespaces_seen:
+            self.namespaces_seen[namespace] = self.get("v1", "Namespace", namespace, None) is not None
+        return self.namespaces_seen[namespace]
+
     def result(self) -> dict:
         return {
             "objects": self.results,
@@ -114,8 +120,9 @@ class Applier:
         res = self._res(obj["apiVersion"], kind)
         live = self.get(obj["apiVersion"], kind, name, namespace)
         entry: dict[str, Any] = {"kind": kind, "name": name, "namespace": namespace}
-        if self.check and namespace and namespace in self.namespaces_created:
-            # Its namespace does not exist yet: the server cannot dry-run it, and it would be created.
+        if self.check and namespace and (namespace in self.namespaces_created or not self.namespace_exists(namespace)):
+            # Its namespace does not exist yet (created by this apply, or by the play before this one):
+            # the server cannot dry-run it, and it would be created.
             entry.update(action="create", changed=True)
             self.results.append(entry)
             return entry
