@@ -149,15 +149,16 @@ def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
         return result and float(result[0]["value"][1]) - before >= requests
 
     wait_for(f"Prometheus to count {requests} more backend /health requests", counted, 60)
-    # The rate needs two scrapes that saw the load.
-    p95 = wait_for(
-        "a p95 latency of the backend's /health",
-        lambda: _query(
+
+    # The rate needs two scrapes that saw the load; a window with no requests in it gives NaN.
+    def p95_seconds():
+        result = _query(
             "histogram_quantile(0.95, sum by (le) ("
-            'rate(http_request_duration_seconds_bucket{job="backend",route="/health"}[1m])))'
-        ),
-        60,
-    )
+            'rate(http_request_duration_seconds_bucket{job="backend",route="/health"}[5m])))'
+        )
+        return result if result and result[0]["value"][1] not in ("NaN", "+Inf") else None
+
+    p95 = wait_for("a p95 latency of the backend's /health", p95_seconds, 60)
     assert 0 < float(p95[0]["value"][1]) < 10, p95
 
 
