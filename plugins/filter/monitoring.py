@@ -79,4 +79,5 @@ class FilterModule:
             "monitoring_k8s_objects": monitoring_k8s_objects,
             "monitoring_endpoints": mk.endpoints,
             "monitoring_built_key": monitoring_built_key,
+            "monitoring_target_problems": ms.target_problems,
         }

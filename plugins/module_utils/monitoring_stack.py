@@ -25,6 +25,7 @@ Importable by plain pytest: no Ansible import here.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -426,3 +427,24 @@ def image_plan(
             }
         )
     return plan
+
+
+def target_problems(answer: Any) -> list[str]:
+    """What keeps Prometheus' /api/v1/targets answer (JSON text or parsed) from "every target up":
+    one line per target not up (job, URL, last error), or why there is no usable answer; [] when
+    there is at least one target and all are up."""
+    if isinstance(answer, (str, bytes)):
+        try:
+            answer = json.loads(answer or "null")
+        except ValueError:
+            return ["the answer is not JSON"]
+    targets = ((answer or {}).get("data") or {}).get("activeTargets") if isinstance(answer, dict) else None
+    if targets is None:
+        return ["no answer from Prometheus"]
+    if not targets:
+        return ["Prometheus has no active targets"]
+    return [
+        f"{t.get('labels', {}).get('job', '?')} {t.get('scrapeUrl', '?')} {t.get('lastError') or t.get('health')}"
+        for t in targets
+        if t.get("health") != "up"
+    ]

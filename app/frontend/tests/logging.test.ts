@@ -1,40 +1,18 @@
 // The access log: one JSON line on stdout per handled API request, carrying the request id the
 // frontend forwards to the backend as X-Request-ID.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GET as goalsGET, POST as goalsPOST } from "@/app/api/goals/[[...path]]/route";
 import { GET as healthGET } from "@/app/api/health/route";
 import { GET as metricsGET } from "@/app/api/metrics/route";
-import { closedUrl, startBackend, type Stub } from "./backend-stub";
+import { closedUrl, routeContext as ctx, useBackendStub } from "./backend-stub";
 
 type Entry = Record<string, unknown>;
 
-let backend: Stub;
-let stdout: MockInstance;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  backend = await startBackend();
-});
-afterAll(() => backend.close());
-beforeEach(() => {
-  process.env.BACKEND_URL = backend.url;
-  delete process.env.LOG_LEVEL;
-  backend.reply = { status: 200, body: { items: [] } };
-  stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-});
-afterEach(() => {
-  process.env = { ...saved };
-  backend.seen.length = 0;
-  vi.restoreAllMocks();
-});
-
-function ctx(path?: string[]) {
-  return { params: Promise.resolve({ path }) };
-}
+const stub = useBackendStub({ status: 200, body: { items: [] } });
 
 /** Every write to stdout must be exactly one JSON object and a newline. */
 function lines(): Entry[] {
-  return stdout.mock.calls.map(([chunk]) => {
+  return stub.stdout.mock.calls.map(([chunk]) => {
     const text = String(chunk);
     expect(text.endsWith("\n")).toBe(true);
     expect(text.slice(0, -1)).not.toContain("\n");
@@ -52,7 +30,7 @@ describe("access log", () => {
     const request = new Request("http://frontend/api/goals/g-7/similar?limit=2", { headers: { "x-request-id": "req-log-1" } });
     const response = await goalsGET(request, ctx(["g-7", "similar"]));
     expect(response.status).toBe(200);
-    expect(backend.seen[0].headers["x-request-id"]).toBe("req-log-1");
+    expect(stub.backend.seen[0].headers["x-request-id"]).toBe("req-log-1");
 
     const access = accessLines();
     expect(access).toHaveLength(1);
@@ -77,7 +55,7 @@ describe("access log", () => {
   it("logs the generated id when the client sent none (the one the backend and the client got)", async () => {
     const response = await goalsPOST(new Request("http://frontend/api/goals", { method: "POST", body: "{}" }), ctx());
     const [entry] = accessLines();
-    const forwarded = backend.seen[0].headers["x-request-id"];
+    const forwarded = stub.backend.seen[0].headers["x-request-id"];
     expect(forwarded).toMatch(/^[0-9a-f]{32}$/);
     expect(entry).toMatchObject({ method: "POST", status: 200, request_id: forwarded });
     expect(response.headers.get("x-request-id")).toBe(forwarded);
@@ -88,7 +66,7 @@ describe("access log", () => {
     await goalsGET(request, ctx());
     const [entry] = accessLines();
     expect(entry.request_id).toMatch(/^[0-9a-f]{32}$/);
-    expect(entry.request_id).toBe(backend.seen[0].headers["x-request-id"]);
+    expect(entry.request_id).toBe(stub.backend.seen[0].headers["x-request-id"]);
   });
 
   it("logs refused paths (404) and backend failures (502) with the same request id on every line", async () => {

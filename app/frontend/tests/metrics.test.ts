@@ -1,38 +1,19 @@
 // Prometheus metrics of the route handlers: every request counted and timed under its method,
 // route template and status; served at /api/metrics with Node's process metrics.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GET as goalsGET, POST as goalsPOST } from "@/app/api/goals/[[...path]]/route";
 import { GET as healthGET } from "@/app/api/health/route";
 import { GET as metricsGET } from "@/app/api/metrics/route";
 import { instrument, metrics } from "@/lib/metrics";
-import { closedUrl, startBackend, type Stub } from "./backend-stub";
+import { closedUrl, routeContext as ctx, useBackendStub } from "./backend-stub";
 
 const GOALS = "/api/goals/[[...path]]";
 type Labels = { method: string; route: string; status: string };
 // A sample as Registry#getSingleMetric(...).get() returns it (histograms name each sample).
 type Sample = { value: number; labels: Record<string, string | number | undefined>; metricName?: string };
 
-let backend: Stub;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  backend = await startBackend();
-});
-afterAll(() => backend.close());
-beforeEach(() => {
-  process.env.BACKEND_URL = backend.url;
-  backend.reply = { status: 200, body: {} };
-  vi.spyOn(process.stdout, "write").mockImplementation(() => true); // keep the access log quiet
-});
-afterEach(() => {
-  process.env = { ...saved };
-  backend.seen.length = 0;
-  vi.restoreAllMocks();
-});
-
-function ctx(path?: string[]) {
-  return { params: Promise.resolve({ path }) };
-}
+// The access log's lines are captured by the stub's stdout spy, which keeps them quiet.
+const stub = useBackendStub({ status: 200, body: {} });
 
 /** Current value of a sample of `metric` (e.g. http_requests_total, http_request_duration_seconds_count). */
 async function sample(metric: string, labels: Labels, extra: Record<string, string | number> = {}): Promise<number> {
@@ -79,13 +60,13 @@ describe("request metrics", () => {
   });
 
   it("labels the method and the status the client got", async () => {
-    backend.reply = { status: 201, body: { id: "g1" } };
+    stub.backend.reply = { status: 201, body: { id: "g1" } };
     const post = new Request("http://frontend/api/goals", { method: "POST", body: "{}" });
     expect(await delta({ method: "POST", route: GOALS, status: "201" }, () => goalsPOST(post, ctx()))).toEqual({
       requests: 1,
       observed: 1,
     });
-    backend.reply = { status: 422, body: { detail: "invalid" } };
+    stub.backend.reply = { status: 422, body: { detail: "invalid" } };
     const bad = new Request("http://frontend/api/goals", { method: "POST", body: "{}" });
     expect((await delta({ method: "POST", route: GOALS, status: "422" }, () => goalsPOST(bad, ctx()))).requests).toBe(1);
     // Refused before the backend: 404 under the same template.
@@ -118,7 +99,7 @@ describe("request metrics", () => {
   });
 
   it("observes the duration in the backend's buckets", async () => {
-    backend.reply = { status: 200, body: {} };
+    stub.backend.reply = { status: 200, body: {} };
     const labels = { method: "GET", route: GOALS, status: "200" };
     const before = await sample("http_request_duration_seconds_bucket", labels, { le: 10 });
     await goalsGET(new Request("http://frontend/api/goals"), ctx());

@@ -4,6 +4,7 @@ named, images tagged by content (plugins/module_utils/monitoring_stack.py)."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,40 @@ def test_image_tags_follow_the_binaries_content():
     assert 'ENTRYPOINT ["/usr/local/bin/prometheus"]' in dockerfile
     unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64}, "/b")
     assert [p["built"] for p in unbuilt] == [True, False]
+
+
+def _targets(*health):
+    return {
+        "status": "success",
+        "data": {
+            "activeTargets": [
+                {"labels": {"job": f"job{i}"}, "scrapeUrl": f"http://t{i}/metrics", "health": h, "lastError": err}
+                for i, (h, err) in enumerate(health)
+            ]
+        },
+    }
+
+
+def test_target_problems_are_empty_only_when_every_target_is_up():
+    assert ms.target_problems(_targets(("up", ""), ("up", ""))) == []
+    # The same answer as kubectl prints it (JSON text).
+    assert ms.target_problems(json.dumps(_targets(("up", "")))) == []
+
+
+def test_target_problems_name_each_target_that_is_down():
+    problems = ms.target_problems(_targets(("up", ""), ("down", "connection refused"), ("unknown", "")))
+    assert problems == ["job1 http://t1/metrics connection refused", "job2 http://t2/metrics unknown"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (None, "no answer from Prometheus"),
+        ("", "no answer from Prometheus"),
+        ("<html>", "the answer is not JSON"),
+        ({"status": "error"}, "no answer from Prometheus"),
+        (_targets(), "Prometheus has no active targets"),
+    ],
+)
+def test_target_problems_without_a_usable_answer(answer, problem):
+    assert ms.target_problems(answer) == [problem]
