@@ -147,9 +147,14 @@ integration: setup ## Integration tests against the real engine, servers and ans
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static; }
 	pytest tests/integration
 
+# A scenario's whole output is also kept in build/molecule-<scenario>.log; when one fails, its
+# failed tasks are printed again last, so the end of a long CI log names them.
 molecule: setup ## Every molecule scenario: converge, idempotence, verify
-	@for s in $(MOLECULE_SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; molecule test -s $$s || exit 1; done
+	@mkdir -p build; for s in $(MOLECULE_SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  molecule test -s $$s 2>&1 | tee build/molecule-$$s.log || { \
+	    echo "=== molecule $$s failed; its failed tasks (whole log: build/molecule-$$s.log):"; \
+	    grep -B3 -A25 -E '^(fatal|failed): ' build/molecule-$$s.log | tail -150; exit 1; }; done
 
 # Molecule runs before the integration tests: its docker_host scenario starts the engine they use.
 # The local cluster's cold build (Go, ~15 CPU-minutes) starts in the background first, so it

@@ -52,6 +52,11 @@ def monitoring_image_plan(images, components, tools_dir, prefix, checksums, buil
     return _wrap(ms.image_plan, images, components, tools_dir, prefix, checksums, build_dir)
 
 
+def monitoring_app_networks(services, settings):
+    """The app project's networks the monitoring Compose project joins (external to it)."""
+    return _wrap(ms.app_networks, dict(services), settings)
+
+
 def monitoring_built_key(status, check_mode):
     """What a program's binary is made from (k8s_cluster_go_build's status hash); empty when it is not
     built and this is check mode (nothing was built)."""
@@ -61,6 +66,11 @@ def monitoring_built_key(status, check_mode):
 def monitoring_k8s_objects(services, settings):
     """The Kubernetes monitoring stack's objects as [{object, wait}] (plugins/module_utils/monitoring_k8s.py)."""
     return _wrap(mk.objects, dict(services), settings)
+
+
+def monitoring_k8s_tree_files(items, environment, namespace):
+    """The Kubernetes monitoring stack as a GitOps tree: a file per object and a kustomization.yaml."""
+    return _wrap(mk.tree_files, items, environment, namespace)
 
 
 def monitoring_rule_files(services, settings):
@@ -80,4 +90,6 @@ class FilterModule:
             "monitoring_endpoints": mk.endpoints,
             "monitoring_built_key": monitoring_built_key,
             "monitoring_target_problems": ms.target_problems,
+            "monitoring_app_networks": monitoring_app_networks,
+            "monitoring_k8s_tree_files": monitoring_k8s_tree_files,
         }

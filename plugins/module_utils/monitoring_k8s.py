@@ -67,6 +67,7 @@ SETTINGS = {
     "postgres_db",
     "postgres_user",
     "postgres_password_set",
+    "render",
 }
 EXPORTER_SECRET = "postgres-exporter"  # noqa: S105 - the name of the Secret holding DATA_SOURCE_PASS
 SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount"  # noqa: S105 - the path of the mounted token, not a secret
@@ -695,10 +696,55 @@ def objects(services: dict, raw: Any) -> list[dict]:
         for key in ("postgres_db", "postgres_user"):
             if not isinstance(s.get(key), str) or not s[key]:
                 raise _fail(key, "must be a non-empty string")
-        if not s.get("postgres_password_set"):
+        # A rendered tree leaves the exporter's Secret out (tree_files); an apply needs its value.
+        if not s.get("postgres_password_set") and not s.get("render"):
             raise _fail("postgres_password", "must be set: the PostgreSQL exporter logs in with the app's password")
     builder = _Objects(services, s)
     header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
     prom_text = yaml_dump.document(builder.prometheus_config(), header)
     am_text = yaml_dump.document(builder.alertmanager_config(), header)
     return builder.build(prom_text, am_text)
+
+
+def _file_name(obj: dict) -> str:
+    return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+
+
+def tree_files(items: list[dict], environment: str, namespace: str) -> list[dict]:
+    """``[{path, content}]`` of the stack as a GitOps tree: a file per object and a kustomization.yaml
+    listing them in apply order (``sortOptions: fifo``: namespace, accounts and policies first). The
+    exporter's Secret is left out: its value (the app's PostgreSQL password) must not sit in a repository.
+    """
+    from . import yaml_dump  # PyYAML: only on the controller
+
+    header = [
+        f"The monitoring stack of {environment!r} (namespace {namespace!r}), rendered by the goaltrajectory.platform",
+        "monitoring role from the service catalog; change the catalog or the role's variables, not this file.",
+    ]
+    files, kept_out = [], []
+    for item in items:
+        obj = item["object"]
+        if obj["kind"] == "Secret":
+            kept_out.append(f"Secret {obj['metadata']['name']}")
+            continue
+        files.append({"path": _file_name(obj), "content": yaml_dump.document(obj, header)})
+    names = [f["path"] for f in files]
+    if len(set(names)) != len(names):
+        raise mr.MonitoringError(f"two monitoring objects share a file name: {sorted(names)}")
+    lines = [
+        *header,
+        "  kubectl apply --server-side --field-manager=<yours> -k <this directory>",
+        "or point an Argo CD Application or a Flux Kustomization at it.",
+    ]
+    if kept_out:
+        lines += [
+            f"Not in the tree: {', '.join(kept_out)} (key DATA_SOURCE_PASS: the app's PostgreSQL password),",
+            f"to be created in {namespace!r} from your vault.",
+        ]
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "sortOptions": {"order": "fifo"},
+        "resources": names,
+    }
+    return [*files, {"path": "kustomization.yaml", "content": yaml_dump.document(kustomization, lines)}]

@@ -229,8 +229,18 @@ def _hash(*contents: str) -> str:
     return hashlib.sha256("\0".join(contents).encode()).hexdigest()[:16]
 
 
+def _app_network(s: dict, svc: dict) -> str:
+    return f"{s['app_project']}_{svc['name']}"
+
+
+def app_networks(services: dict, raw: Any) -> list[str]:
+    """The app project's networks the stack joins: external, only the app's Compose project makes them."""
+    s = settings(raw)
+    return sorted({_app_network(s, svc) for svc in _metrics_services(services) + postgres_services(services)})
+
+
 def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> dict:
-    app_net = {svc["name"]: f"{s['app_project']}_{svc['name']}" for svc in services.values()}
+    app_net = {svc["name"]: _app_network(s, svc) for svc in services.values()}
     bind, host_ports, images = s["bind_address"], s["host_ports"], s["images"]
     rules_text = [f["content"] for f in s["rules"]]
     networks: dict[str, dict] = {"monitoring": {}}

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import time
+import urllib.request
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -134,6 +137,72 @@ def test_the_namespace_is_restricted_and_only_two_accounts_get_tokens(local_stac
     assert can.stdout.strip() == "yes" and cannot.stdout.strip() == "no"
 
 
+# Run in a pod of a namespace without policies of its own, so a refusal can only come from the
+# monitoring namespace's: a TCP connect to every port of every monitoring pod, and to CoreDNS as
+# the control that the probe pod itself has a network.
+PROBE = """
+import json, socket, sys
+result = {}
+for target in json.loads(sys.argv[1]):
+    try:
+        socket.create_connection((target[0], target[1]), timeout=4).close()
+        result[f"{target[0]}:{target[1]}"] = "open"
+    except OSError as exc:
+        result[f"{target[0]}:{target[1]}"] = type(exc).__name__
+print(json.dumps(result))
+"""
+
+
+def test_the_network_policies_refuse_every_other_client(local_stack):
+    pods = json.loads(kubectl("-n", NS, "get", "pods", "-o", "json").stdout)["items"]
+    targets = [
+        [p["status"]["podIP"], port["containerPort"]]
+        for p in pods
+        for c in p["spec"]["containers"]
+        for port in c.get("ports", [])
+    ]
+    assert len(targets) >= len(pods), targets
+    dns = json.loads(kubectl("-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "-o", "json").stdout)
+    control = [dns["items"][0]["status"]["podIP"], 53]
+    backend = json.loads(kubectl("-n", APP_NS, "get", "deployment", "backend", "-o", "json").stdout)
+    image = backend["spec"]["template"]["spec"]["containers"][0]["image"]
+    probe_ns = f"{NS}-probe"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "netpol-probe", "namespace": probe_ns},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "probe",
+                    "image": image,
+                    "command": ["python3", "-c", PROBE, json.dumps([*targets, control])],
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }
+            ],
+        },
+    }
+    kubectl("create", "namespace", probe_ns)
+    try:
+        created = subprocess.run(
+            ["kubectl", "--kubeconfig", KUBECONFIG, "create", "-f", "-"],
+            input=json.dumps(pod), capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        kubectl("-n", probe_ns, "wait", "pod/netpol-probe", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=3m")
+        run = kubectl("-n", probe_ns, "logs", "netpol-probe")
+    finally:
+        kubectl("delete", "namespace", probe_ns, "--wait=false", check=False)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result.pop(f"{control[0]}:{control[1]}") == "open", "the probe pod has no network: the test proves nothing"
+    opened = sorted(k for k, v in result.items() if v == "open")
+    assert not opened, f"reachable from outside the monitoring paths: {opened}"
+    assert len(result) == len(targets)
+
+
 def _alert_state(alertname: str, service: str) -> str | None:
     for a in proxy("prometheus:9090", "/api/v1/alerts")["data"]["alerts"]:
         if a["labels"].get("alertname") == alertname and a["labels"].get("service") == service:
@@ -175,3 +244,69 @@ def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(lo
         f"k8s drill: pending after {pending_after:.0f} s, firing after {firing_after:.0f} s, delivered after "
         f"{delivered_after:.0f} s; resolved notification {time.time() - restored:.0f} s after ChromaDB came back"
     )
+
+
+STAGING = yaml.safe_load((ROOT / "inventories/staging/group_vars/clusters/main.yml").read_text())
+REGISTRY = VARS["monitoring_k8s_registry"]
+
+
+def test_staging_renders_the_stack_as_a_gitops_tree(local_stack, run_playbook, tmp_path):
+    """Render-only (monitoring_k8s_apply: false) for staging: the images go to the local registry,
+    the objects into a tree with a kustomization; no cluster is touched, a second run and a check
+    run change nothing, and every object is valid for staging's Kubernetes version."""
+    args = [
+        "-i", "inventories/staging", "--vault-id", f"test@{ROOT / 'molecule/k8s/vault-pass.txt'}",
+        "-e", json.dumps({
+            "monitoring_k8s_registry": REGISTRY,
+            "monitoring_k8s_apply": False,
+            "monitoring_k8s_apiserver_endpoints": [{"ip": "10.20.0.1", "port": 6443}],
+            "monitoring_output_dir": str(tmp_path),
+            # Any cluster this run reached would fail it: there is none behind this file.
+            "monitoring_k8s_kubeconfig": str(tmp_path / "no-kubeconfig"),
+        }),
+    ]  # fmt: skip
+    first = run_playbook("playbooks/monitoring.yml", *args, timeout=1800)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+    tree = tmp_path / "staging/monitoring-k8s"
+    kustomization = yaml.safe_load((tree / "kustomization.yaml").read_text())
+    objs = [yaml.safe_load((tree / name).read_text()) for name in kustomization["resources"]]
+    assert sorted(p.name for p in tree.iterdir()) == sorted([*kustomization["resources"], "kustomization.yaml"])
+    kinds = {o["kind"] for o in objs}
+    assert {"Namespace", "ServiceAccount", "ClusterRole", "Role", "NetworkPolicy", "PersistentVolumeClaim"} <= kinds
+    assert {"ConfigMap", "Service", "Deployment"} <= kinds
+    assert "Secret" not in kinds
+    assert "Secret postgres-exporter" in (tree / "kustomization.yaml").read_text()
+    version = STAGING["k8s_kubernetes_version"]
+    for obj in objs:
+        kubernetes_validate.validate(obj, version, strict=True)
+    assert (
+        objs[0] == {**objs[0], "kind": "Namespace"}
+        and objs[0]["metadata"]["name"] == "goaltrajectory-staging-monitoring"
+    )
+    # Every image by digest, and the registry holds that very manifest.
+    images = [
+        c["image"]
+        for o in objs
+        if o["kind"] in ("Deployment", "StatefulSet")
+        for c in o["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images and all(i.startswith(f"{REGISTRY}/") and "@sha256:" in i for i in images), images
+    for image in images:
+        repo, digest = image[len(REGISTRY) + 1 :].split("@")
+        request = urllib.request.Request(
+            f"http://{REGISTRY}/v2/{repo}/manifests/{digest}",
+            method="HEAD",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200 and answer.headers["Docker-Content-Digest"] == digest
+    # The NetworkPolicies open the API server's given endpoint, not the local cluster's.
+    policies = json.dumps([o for o in objs if o["kind"] == "NetworkPolicy"])
+    assert "10.20.0.1/32" in policies
+    built = kubectl("kustomize", str(tree))
+    assert len(list(yaml.safe_load_all(built.stdout))) == len(objs)
+    for mode in ([], ["--check", "--diff"]):
+        again = run_playbook("playbooks/monitoring.yml", *args, *mode, timeout=600)
+        assert again.returncode == 0, again.stdout[-4000:]
+        recap = re.findall(r"changed=(\d+)", again.stdout.split("PLAY RECAP")[-1])
+        assert recap and set(recap) == {"0"}, (mode, again.stdout[-3000:])

@@ -196,3 +196,25 @@ def test_the_exporter_reads_the_password_from_a_secret_and_reaches_only_its_data
             "ports": [{"protocol": "TCP", "port": 5432}],
         }
     ]
+
+
+def test_a_render_only_tree_needs_no_password_and_leaves_the_secret_out():
+    with pytest.raises(mr.MonitoringError, match="monitoring_postgres_password"):
+        mk.objects(SERVICES, settings(postgres_password_set=False))
+    items = mk.objects(SERVICES, settings(postgres_password_set=False, render=True))
+    files = {f["path"]: f["content"] for f in mk.tree_files(items, "staging", "gt-mon")}
+    kustomization = yaml.safe_load(files.pop("kustomization.yaml"))
+    # Every object but the Secret, a file each, listed in apply order (namespace first).
+    in_tree = [i["object"] for i in items if i["object"]["kind"] != "Secret"]
+    assert kustomization["resources"] == [f"{o['kind'].lower()}-{o['metadata']['name']}.yaml" for o in in_tree]
+    assert kustomization["resources"][0] == "namespace-gt-mon.yaml"
+    assert kustomization["sortOptions"] == {"order": "fifo"}
+    assert sorted(files) == sorted(kustomization["resources"])
+    assert [yaml.safe_load(files[name]) for name in kustomization["resources"]] == in_tree
+    assert not any(yaml.safe_load(c)["kind"] == "Secret" for c in files.values())
+    assert any(i["object"]["kind"] == "Secret" for i in items), "the exporter's Secret is an object of the apply"
+
+
+def test_a_render_only_tree_checks_the_api_server_endpoints_it_is_given():
+    with pytest.raises(mr.MonitoringError, match="monitoring_k8s_apiserver_endpoints"):
+        mk.objects(SERVICES, settings(render=True, apiserver_endpoints=[]))

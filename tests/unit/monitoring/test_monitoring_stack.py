@@ -218,3 +218,11 @@ def test_target_problems_name_each_target_that_is_down():
 )
 def test_target_problems_without_a_usable_answer(answer, problem):
     assert ms.target_problems(answer) == [problem]
+
+
+def test_app_networks_are_the_compose_projects_external_networks():
+    svcs = services()
+    project = yaml.safe_load(ms.compose_files(svcs, settings())[0]["content"])
+    external = sorted(n["name"] for n in project["networks"].values() if n.get("external"))
+    assert ms.app_networks(svcs, settings()) == external
+    assert external, "the stack joins at least one app network"
