@@ -73,6 +73,11 @@ def monitoring_k8s_tree_files(items, environment, namespace):
     return _wrap(mk.tree_files, items, environment, namespace)
 
 
+def monitoring_sbom_files(plan, buildinfo_results):
+    """A CycloneDX SBOM per built monitoring image, from its binaries' Go build information."""
+    return _wrap(ms.sbom_files, plan, buildinfo_results)
+
+
 def monitoring_rule_files(services, settings):
     try:
         return mr.files(dict(services), settings)
@@ -92,4 +97,6 @@ class FilterModule:
             "monitoring_target_problems": ms.target_problems,
             "monitoring_app_networks": monitoring_app_networks,
             "monitoring_k8s_tree_files": monitoring_k8s_tree_files,
+            "monitoring_sbom_files": monitoring_sbom_files,
+            "monitoring_sign_inputs": ms.sign_inputs,
         }

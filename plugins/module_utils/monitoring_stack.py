@@ -458,3 +458,62 @@ def target_problems(answer: Any) -> list[str]:
         for t in targets
         if t.get("health") != "up"
     ]
+
+
+def go_sbom(image: str, version: str, buildinfos: list[str]) -> dict:
+    """A CycloneDX 1.5 SBOM of a one-layer image from its binaries' Go build information (the text of
+    ``go version -m <binary>`` for each): the Go standard library, each main module and every module
+    linked in (``dep``, or its ``=>`` replacement), as ``pkg:golang`` purls that scanners read."""
+    components: dict[str, dict] = {}
+
+    def add(path: str, ver: str) -> None:
+        purl = f"pkg:golang/{path}@{ver}"
+        components.setdefault(purl, {"type": "library", "name": path, "version": ver, "purl": purl,
+                                     "bom-ref": purl})  # fmt: skip
+
+    for text in buildinfos:
+        lines = text.splitlines()
+        if not lines or ": go" not in lines[0]:
+            raise mr.MonitoringError(f"{image}: not Go build information: {lines[:1]}")
+        add("stdlib", lines[0].rsplit(": go", 1)[1].strip())
+        last = None
+        for line in lines[1:]:
+            fields = line.strip().split("\t")
+            if fields[0] in ("mod", "dep") and len(fields) >= 3:
+                last = (fields[1], fields[2])
+                if fields[2] != "(devel)":
+                    add(fields[1], fields[2])
+            elif fields[0] == "=>" and len(fields) >= 3 and last:
+                # The module actually linked replaces the one named on the line before.
+                components.pop(f"pkg:golang/{last[0]}@{last[1]}", None)
+                add(fields[1], fields[2])
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "metadata": {"component": {"type": "container", "name": image, "version": version}},
+        "components": sorted(components.values(), key=lambda c: c["purl"]),
+    }
+
+
+def sbom_files(plan: list[dict], buildinfo_results: list[dict]) -> list[dict]:
+    """``[{path, content}]``: ``<image key>.cdx.json`` per built image of the plan, from the results of
+    ``go version -m`` over its binaries (a loop over ``plan | subelements('binaries')``)."""
+    texts: dict[str, list[str]] = {}
+    for result in buildinfo_results:
+        texts.setdefault(result["item"][0]["key"], []).append(result["stdout"])
+    return [
+        {"path": f"{image['key']}.cdx.json",
+         "content": json.dumps(go_sbom(image["repository"], image["tag"], texts[image["key"]]), indent=1) + "\n"}
+        for image in plan
+        if image.get("built") and image["key"] in texts
+    ]  # fmt: skip
+
+
+def sign_inputs(pushed_results: list[dict], sbom_dir: str) -> dict:
+    """The image_sign module's ``refs`` and ``sboms`` from the push loop's results."""
+    keys = [r["item"]["key"] for r in pushed_results]
+    return {
+        "refs": {r["item"]["key"]: r["ref"] for r in pushed_results},
+        "sboms": {key: f"{sbom_dir}/{key}.cdx.json" for key in keys},
+    }

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import time
 import urllib.request
+import uuid
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -248,26 +251,42 @@ def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(lo
 
 STAGING = yaml.safe_load((ROOT / "inventories/staging/group_vars/clusters/main.yml").read_text())
 REGISTRY = VARS["monitoring_k8s_registry"]
+DEFAULTS = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_text())
+COSIGN = DEFAULTS["monitoring_sign_cosign"]  # where the images role builds it
 
 
-def test_staging_renders_the_stack_as_a_gitops_tree(local_stack, run_playbook, tmp_path):
-    """Render-only (monitoring_k8s_apply: false) for staging: the images go to the local registry,
-    the objects into a tree with a kustomization; no cluster is touched, a second run and a check
-    run change nothing, and every object is valid for staging's Kubernetes version."""
+def test_staging_renders_the_stack_as_a_gitops_tree_of_signed_images(local_stack, run_playbook, tmp_path):
+    """Render-only (monitoring_k8s_apply: false) for staging, signing on: the images go to the local
+    registry, signed with an SBOM attestation, the objects into a tree with a kustomization; no
+    cluster is touched, a second run and a check run change nothing, every object is valid for
+    staging's Kubernetes version and every image verifies with the public key."""
+    tools = run_playbook(Path(__file__).parent / "cosign.yml", timeout=1800)
+    assert tools.returncode == 0, tools.stdout[-4000:]
+    keys, password = tmp_path / "keys", f"test-only-{uuid.uuid4().hex}"
+    keys.mkdir(mode=0o700)
+    subprocess.run(
+        [COSIGN, "generate-key-pair"], cwd=keys, env={**os.environ, "COSIGN_PASSWORD": password}, check=True,
+        capture_output=True,
+    )  # fmt: skip
     args = [
         "-i", "inventories/staging", "--vault-id", f"test@{ROOT / 'molecule/k8s/vault-pass.txt'}",
         "-e", json.dumps({
             "monitoring_k8s_registry": REGISTRY,
             "monitoring_k8s_apply": False,
             "monitoring_k8s_apiserver_endpoints": [{"ip": "10.20.0.1", "port": 6443}],
-            "monitoring_output_dir": str(tmp_path),
+            "monitoring_output_dir": str(tmp_path / "out"),
             # Any cluster this run reached would fail it: there is none behind this file.
             "monitoring_k8s_kubeconfig": str(tmp_path / "no-kubeconfig"),
+            "monitoring_k8s_sign": True,
+            "monitoring_sign_key_dir": str(keys),
+            "monitoring_sign_password": password,
+            "monitoring_sign_cosign": COSIGN,
         }),
     ]  # fmt: skip
     first = run_playbook("playbooks/monitoring.yml", *args, timeout=1800)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
-    tree = tmp_path / "staging/monitoring-k8s"
+    assert password not in first.stdout + first.stderr
+    tree = tmp_path / "out/staging/monitoring-k8s"
     kustomization = yaml.safe_load((tree / "kustomization.yaml").read_text())
     objs = [yaml.safe_load((tree / name).read_text()) for name in kustomization["resources"]]
     assert sorted(p.name for p in tree.iterdir()) == sorted([*kustomization["resources"], "kustomization.yaml"])
@@ -300,6 +319,14 @@ def test_staging_renders_the_stack_as_a_gitops_tree(local_stack, run_playbook, t
         )
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 200 and answer.headers["Docker-Content-Digest"] == digest
+    # Signed by digest, each with its SBOM of Go modules attested.
+    verify = {"cosign": COSIGN, "public_key": str(keys / "cosign.pub"), "attestation": True,
+              "refs": {str(i): image for i, image in enumerate(sorted(set(images)))}}  # fmt: skip
+    verified = run_playbook(ROOT / "tests/integration/images/verify.yml", "-e", json.dumps(verify))
+    assert verified.returncode == 0, verified.stdout[-4000:]
+    sboms = sorted((tmp_path / "out/staging/monitoring-sbom").glob("*.cdx.json"))
+    assert len(sboms) == len(set(images))
+    assert all(any(c["name"] == "stdlib" for c in json.loads(p.read_text())["components"]) for p in sboms)
     # The NetworkPolicies open the API server's given endpoint, not the local cluster's.
     policies = json.dumps([o for o in objs if o["kind"] == "NetworkPolicy"])
     assert "10.20.0.1/32" in policies

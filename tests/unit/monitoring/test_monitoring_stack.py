@@ -226,3 +226,53 @@ def test_app_networks_are_the_compose_projects_external_networks():
     external = sorted(n["name"] for n in project["networks"].values() if n.get("external"))
     assert ms.app_networks(svcs, settings()) == external
     assert external, "the stack joins at least one app network"
+
+
+BUILDINFO = (
+    "/opt/tools/alertmanager: go1.26.8\n"
+    "\tpath\tgithub.com/prometheus/alertmanager/cmd/alertmanager\n"
+    "\tmod\tgithub.com/prometheus/alertmanager\tv0.28.1\th1:x=\n"
+    "\tdep\tgithub.com/beorn7/perks\tv1.0.1\th1:y=\n"
+    "\tdep\tgolang.org/x/net\tv0.1.0\th1:z=\n"
+    "\t=>\tgolang.org/x/net\tv0.2.0\th1:w=\n"
+    "\tbuild\t-trimpath=true\n"
+)
+
+
+def test_the_sbom_lists_the_go_modules_linked_with_the_replacements_that_won():
+    bom = ms.go_sbom("gt/alertmanager", "v0.28.1-abc", [BUILDINFO])
+    assert bom["bomFormat"] == "CycloneDX" and bom["metadata"]["component"]["name"] == "gt/alertmanager"
+    assert [c["purl"] for c in bom["components"]] == [
+        "pkg:golang/github.com/beorn7/perks@v1.0.1",
+        "pkg:golang/github.com/prometheus/alertmanager@v0.28.1",
+        "pkg:golang/golang.org/x/net@v0.2.0",
+        "pkg:golang/stdlib@1.26.8",
+    ]
+
+
+def test_the_sbom_refuses_what_is_not_go_build_information():
+    with pytest.raises(mr.MonitoringError, match="gt/x: not Go build information"):
+        ms.go_sbom("gt/x", "v1", ["ELF binary\n"])
+
+
+def test_one_sbom_per_built_image_and_the_signing_inputs():
+    plan = [
+        {"key": "prometheus", "repository": "gt/prometheus", "tag": "v3-a", "built": True},
+        {"key": "alertmanager", "repository": "gt/alertmanager", "tag": "v0-b", "built": True},
+        {"key": "kube_state_metrics", "repository": "gt/ksm", "tag": "v2-c", "built": False},
+    ]
+    second = BUILDINFO.replace("alertmanager", "promtool")
+    results = [
+        {"item": [plan[0], {"name": "prometheus"}], "stdout": BUILDINFO, "rc": 0},
+        {"item": [plan[0], {"name": "promtool"}], "stdout": second, "rc": 0},
+        {"item": [plan[1], {"name": "alertmanager"}], "stdout": BUILDINFO, "rc": 0},
+    ]
+    files = {f["path"]: json.loads(f["content"]) for f in ms.sbom_files(plan, results)}
+    assert sorted(files) == ["alertmanager.cdx.json", "prometheus.cdx.json"]
+    names = {c["name"] for c in files["prometheus.cdx.json"]["components"]}
+    assert {"github.com/prometheus/alertmanager", "github.com/prometheus/promtool"} <= names
+    pushed = [{"item": plan[0], "ref": "r/p@sha256:1"}, {"item": plan[1], "ref": "r/a@sha256:2"}]
+    assert ms.sign_inputs(pushed, "/out") == {
+        "refs": {"prometheus": "r/p@sha256:1", "alertmanager": "r/a@sha256:2"},
+        "sboms": {"prometheus": "/out/prometheus.cdx.json", "alertmanager": "/out/alertmanager.cdx.json"},
+    }
