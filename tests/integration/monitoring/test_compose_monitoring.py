@@ -138,17 +138,23 @@ def _backend_health_count() -> float:
 
 def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
     expr = 'sum(http_requests_total{job="backend",route="/health"})'
+
+    def scraped(count):
+        result = _query(expr)
+        return result and float(result[0]["value"][1]) >= count
+
+    # A series born with the whole load in its first sample has no increase for rate() to see (a
+    # freshly started backend has no /health series yet): one request first, scraped before the load.
+    with urllib.request.urlopen(f"{BACKEND}/health", timeout=5) as response:
+        assert response.status == 200
     before = _backend_health_count()
+    wait_for("Prometheus to scrape the backend's /health series", lambda: scraped(before), 60)
     requests = 200
     for _request in range(requests):
         with urllib.request.urlopen(f"{BACKEND}/health", timeout=5) as response:
             assert response.status == 200
 
-    def counted():
-        result = _query(expr)
-        return result and float(result[0]["value"][1]) - before >= requests
-
-    wait_for(f"Prometheus to count {requests} more backend /health requests", counted, 60)
+    wait_for(f"Prometheus to count {requests} more backend /health requests", lambda: scraped(before + requests), 60)
 
     # The rate needs two scrapes that saw the load; a window with no requests in it gives NaN.
     def p95_seconds():
