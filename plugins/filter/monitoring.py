@@ -63,6 +63,11 @@ def monitoring_built_key(status, check_mode):
     return status["hash"] if status.get("current") or not check_mode else ""
 
 
+def monitoring_stack_release(files, images):
+    """Services, images and files digest of the rendered monitoring Compose project (the settled check's input)."""
+    return _wrap(ms.stack_release, files, images)
+
+
 def monitoring_k8s_objects(services, settings):
     """The Kubernetes monitoring stack's objects as [{object, wait}] (plugins/module_utils/monitoring_k8s.py)."""
     return _wrap(mk.objects, dict(services), settings)
@@ -98,5 +103,6 @@ class FilterModule:
             "monitoring_app_networks": monitoring_app_networks,
             "monitoring_k8s_tree_files": monitoring_k8s_tree_files,
             "monitoring_sbom_files": monitoring_sbom_files,
+            "monitoring_stack_release": monitoring_stack_release,
             "monitoring_sign_inputs": ms.sign_inputs,
         }

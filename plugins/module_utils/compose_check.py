@@ -22,26 +22,13 @@ import subprocess
 import tempfile
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import file_tree
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import engine
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.compose_status import image_ids
 
 TOOL_VERSION = "1"  # bump when the checks change, so earlier answers are not reused
 
 
 class CheckError(ValueError):
     """The project is not valid; the message says what failed."""
-
-
-def image_ids(images: dict[str, str], docker: str = "docker") -> tuple[dict[str, str], list[str]]:
-    """Image reference -> ID for each reference the engine has; and ``name: ref`` of the missing ones."""
-    refs = sorted(set(images.values()))
-    proc = subprocess.run([docker, "image", "inspect", *refs], capture_output=True, text=True, check=False)
-    found: dict[str, str] = {}
-    for info in json.loads(proc.stdout or "[]"):
-        for ref in refs:
-            if ref in (info.get("RepoTags") or []) or ref in (info.get("RepoDigests") or []) or ref == info.get("Id"):
-                found[ref] = info["Id"]
-    missing = [f"{name}: {ref}" for name, ref in sorted(images.items()) if ref not in found]
-    return found, missing
 
 
 def cache_key(files: list[dict], ids: dict[str, str]) -> str:
@@ -75,6 +62,9 @@ def check(
                 return {"cached": True, "key": key, "lint": {}}
     except (OSError, ValueError):
         pass
+    # The lint's rules and schemas take longer to import than a cached answer takes to read.
+    from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import engine
+
     staging = tempfile.mkdtemp(prefix=f"compose-{project_name}-")
     try:
         file_tree.sync(staging, files)

@@ -360,6 +360,21 @@ def compose_files(services: dict, raw: Any) -> list[dict]:
     return out
 
 
+def stack_release(files: list[dict], images: dict) -> dict:
+    """What ``up`` of the rendered project runs: its services, its images and a digest of its files.
+
+    Recorded after a healthy run; the next run compares its own against it
+    (``compose_project.settled``) and skips ``up`` when nothing differs.
+    """
+    import yaml  # PyYAML: only on the controller
+
+    compose = next((f for f in files if f["path"] == "docker-compose.yml"), None)
+    if compose is None:
+        raise mr.MonitoringError("the rendered monitoring project has no docker-compose.yml")
+    digest = hashlib.sha256(json.dumps(sorted((f["path"], f["content"]) for f in files)).encode()).hexdigest()
+    return {"services": sorted(yaml.safe_load(compose["content"])["services"]), "images": dict(images), "files": digest}
+
+
 # --- images ------------------------------------------------------------------------------------
 PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"  # noqa: S105 - /etc/passwd of the image, no password in it
 GROUP = "root:x:0:\nnogroup:x:65534:\n"

@@ -22,6 +22,7 @@ FRONTEND = "http://127.0.0.1:13000"
 COMPOSE = ["docker", "compose", "-p", PROJECT, "-f", f"{PROJECT_DIR}/docker-compose.yml",
            "-f", f"{PROJECT_DIR}/docker-compose.dev.yml"]  # fmt: skip
 SERVICES = {"postgres", "chromadb", "backend", "frontend"}
+MONITORING = f"{PROJECT}-monitoring"  # deploy.yml's monitoring play: its own project
 
 
 def run(argv, check=True, **kwargs):
@@ -114,6 +115,39 @@ def test_the_monitoring_stack_scrapes_this_project():
         f"{PROJECT}_backend",
         f"{PROJECT}_frontend",
     }
+
+
+def monitoring_containers():
+    """Service -> (container ID, state) of the monitoring project."""
+    ids = run(["docker", "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={MONITORING}"])
+    inspected = json.loads(run(["docker", "inspect", *ids.stdout.split()]).stdout)
+    return {c["Config"]["Labels"]["com.docker.compose.service"]: (c["Id"], c["State"]["Status"]) for c in inspected}
+
+
+def monitoring_up_task(output):
+    """What the monitoring play's `up` task did: its status line (skipping, ok or changed)."""
+    lines = output.splitlines()
+    at = next(i for i, line in enumerate(lines) if f"Start the monitoring stack (project {MONITORING})" in line)
+    return next(line.split(":")[0] for line in lines[at + 1 :] if line.split(":")[0] in {"skipping", "ok", "changed"})
+
+
+def test_monitoring_deploy_skips_up_on_the_running_stack_and_starts_a_stopped_container():
+    """A no-op monitoring run leaves the stack alone (no `up`); a container stopped by hand is started again."""
+    before = monitoring_containers()
+    assert {state for _id, state in before.values()} == {"running"}, before
+    result = deploy(playbook="monitoring.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert monitoring_up_task(result.stdout) == "skipping", result.stdout[-3000:]
+    assert monitoring_containers() == before
+
+    run(["docker", "stop", before["alertmanager"][0]])
+    result = deploy(playbook="monitoring.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert monitoring_up_task(result.stdout) == "changed", result.stdout[-3000:]
+    after = monitoring_containers()
+    assert {state for _id, state in after.values()} == {"running"}, after
+    recorded = json.loads(Path("/srv/goaltrajectory/molecule-monitoring/releases/last-good.json").read_text())
+    assert recorded["containers"] == {service: cid for service, (cid, _state) in after.items()}
 
 
 def test_published_urls_answer():

@@ -276,3 +276,21 @@ def test_one_sbom_per_built_image_and_the_signing_inputs():
         "refs": {"prometheus": "r/p@sha256:1", "alertmanager": "r/a@sha256:2"},
         "sboms": {"prometheus": "/out/prometheus.cdx.json", "alertmanager": "/out/alertmanager.cdx.json"},
     }
+
+
+def test_the_stack_release_names_the_services_and_changes_with_any_file():
+    files = ms.compose_files(services(), settings())
+    release = ms.stack_release(files, IMAGES)
+    compose = yaml.safe_load(next(f["content"] for f in files if f["path"] == "docker-compose.yml"))
+    assert release["services"] == sorted(compose["services"]) and "prometheus" in release["services"]
+    assert release["images"] == IMAGES
+    assert ms.stack_release(copy.deepcopy(files), IMAGES) == release
+    edited = copy.deepcopy(files)
+    edited[-1]["content"] += "# edited\n"
+    assert ms.stack_release(edited, IMAGES)["files"] != release["files"]
+
+
+def test_the_stack_release_needs_the_compose_file():
+    files = [f for f in ms.compose_files(services(), settings()) if f["path"] != "docker-compose.yml"]
+    with pytest.raises(mr.MonitoringError, match=r"no docker-compose\.yml"):
+        ms.stack_release(files, IMAGES)
