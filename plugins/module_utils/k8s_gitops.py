@@ -3,7 +3,8 @@
 """The rendered tree as kubectl, Argo CD and Flux take it, and what the role says about drift.
 
 * :func:`kustomization`: the tree's ``kustomization.yaml``: every object the tree holds, in the
-  role's apply order (``sortOptions: fifo`` keeps it: namespace and guard rails first);
+  role's apply order (``sortOptions: fifo`` keeps it: namespace and guard rails first), written by
+  :func:`kustomization_file`, which the monitoring stack's tree uses too;
 * :func:`drift_report`: per object, whether the live object differs from the rendered one
   (k8s_tree_drift's result), as lines for the role's output;
 * :func:`drift_repaired`: which objects the role's apply changed although their rendered file did
@@ -41,13 +42,18 @@ def kustomization(objects: list[dict], header: dict) -> dict:
             f"Not in the tree: {', '.join(kept_out)}. Its values come from the inventory's vault:",
             "  ansible-playbook playbooks/k8s_secrets.yml -i inventories/<env> --vault-id ...",
         ]
+    return kustomization_file(files, lines)
+
+
+def kustomization_file(resources: list[str], header: list[str]) -> dict:
+    """``{path, content}`` of a kustomization.yaml listing ``resources`` in this order (``sortOptions: fifo``)."""
     body = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "sortOptions": {"order": "fifo"},
-        "resources": files,
+        "resources": list(resources),
     }
-    return {"path": KUSTOMIZATION, "content": yaml_dump.document(body, lines)}
+    return {"path": KUSTOMIZATION, "content": yaml_dump.document(body, header)}
 
 
 def _ref(row: dict) -> str:

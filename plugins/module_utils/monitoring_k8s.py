@@ -715,7 +715,7 @@ def tree_files(items: list[dict], environment: str, namespace: str) -> list[dict
     listing them in apply order (``sortOptions: fifo``: namespace, accounts and policies first). The
     exporter's Secret is left out: its value (the app's PostgreSQL password) must not sit in a repository.
     """
-    from . import yaml_dump  # PyYAML: only on the controller
+    from . import k8s_gitops, yaml_dump  # PyYAML: only on the controller
 
     header = [
         f"The monitoring stack of {environment!r} (namespace {namespace!r}), rendered by the goaltrajectory.platform",
@@ -741,10 +741,4 @@ def tree_files(items: list[dict], environment: str, namespace: str) -> list[dict
             f"Not in the tree: {', '.join(kept_out)} (key DATA_SOURCE_PASS: the app's PostgreSQL password),",
             f"to be created in {namespace!r} from your vault.",
         ]
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "sortOptions": {"order": "fifo"},
-        "resources": names,
-    }
-    return [*files, {"path": "kustomization.yaml", "content": yaml_dump.document(kustomization, lines)}]
+    return [*files, k8s_gitops.kustomization_file(names, lines)]
