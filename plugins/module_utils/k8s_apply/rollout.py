@@ -57,9 +57,24 @@ def state(obj: dict) -> tuple[bool, str, str]:
     return deployment_state(obj)
 
 
-def pod_trouble(pod: dict, restarts: int = 3) -> str:
-    """Why this pod will not become ready by waiting, or '' while it still may."""
+def restart_counts(pods: list[dict]) -> dict[tuple[str, str], int]:
+    """(pod, container) -> restart count: what the pods had restarted before a wait began."""
+    return {
+        ((p.get("metadata") or {}).get("name", "?"), cs.get("name")): _int(cs.get("restartCount"))
+        for p in pods
+        for cs in (p.get("status") or {}).get("containerStatuses") or []
+    }
+
+
+def pod_trouble(pod: dict, restarts: int = 3, before: dict | None = None) -> str:
+    """Why this pod will not become ready by waiting, or '' while it still may.
+
+    ``before`` (restart_counts when the wait began): restarts from before the wait (a node or
+    cluster restart counts one for every container, ContainerStatusUnknown) are not held against
+    a pod that is now running; a crash loop now is.
+    """
     name = (pod.get("metadata") or {}).get("name", "?")
+    before = before or {}
     for cs in (pod.get("status") or {}).get("containerStatuses") or []:
         waiting = (cs.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") in CRASH_REASONS and (
@@ -68,7 +83,7 @@ def pod_trouble(pod: dict, restarts: int = 3) -> str:
             return (
                 f"pod {name} container {cs.get('name')}: {waiting.get('reason')}: {waiting.get('message', '')}".strip()
             )
-        if _int(cs.get("restartCount")) >= restarts:
+        if _int(cs.get("restartCount")) - before.get((name, cs.get("name")), 0) >= restarts:
             last = ((cs.get("lastState") or {}).get("terminated") or {}).get("reason", "restarted")
             return f"pod {name} container {cs.get('name')}: restarted {cs.get('restartCount')} times (last: {last})"
     return ""

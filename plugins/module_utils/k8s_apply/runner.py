@@ -208,6 +208,7 @@ class Applier:
         start = time.monotonic()
         deadline = start + timeout
         progress, trouble = "", ""
+        before = None  # restart counts when the wait began (rollout.pod_trouble)
         while True:
             live = self.get(obj["apiVersion"], kind, name, namespace) or {}
             done, failed, progress = rollout.state(live)
@@ -220,9 +221,13 @@ class Applier:
                     "progress": progress,
                 }
             pods = self.current_pods(live, self.pods(namespace, labels))
+            if before is None:
+                before = rollout.restart_counts(pods)
             # Until the controller has seen this generation, "newest revision" still names the old one.
             observed = _observed(live)
-            trouble = failed or (observed and next((t for t in (rollout.pod_trouble(p) for p in pods) if t), ""))
+            trouble = failed or (
+                observed and next((t for t in (rollout.pod_trouble(p, before=before) for p in pods) if t), "")
+            )
             if trouble or time.monotonic() >= deadline:
                 reason = trouble or f"not done after {timeout:.0f}s ({progress})"
                 return {

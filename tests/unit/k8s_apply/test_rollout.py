@@ -78,6 +78,19 @@ def test_pod_trouble_names_the_pod_and_reason():
     assert rollout.pod_ready(pod(ready=True)) and not rollout.pod_ready(pod())
 
 
+def test_restarts_from_before_the_wait_do_not_count():
+    """A cluster restart counts one restart per container (ContainerStatusUnknown); a pod running
+    again after three of them is waited for, not failed. Three more during the wait fail it."""
+    earlier = pod(restarts=3)
+    before = rollout.restart_counts([earlier])
+    assert before == {("backend-1", "backend"): 3}
+    assert rollout.pod_trouble(pod(restarts=3), before=before) == ""
+    assert rollout.pod_trouble(pod(restarts=5), before=before) == ""
+    assert "restarted 6 times" in rollout.pod_trouble(pod(restarts=6), before=before)
+    # A crash loop now is trouble however old its restarts are.
+    assert "CrashLoopBackOff" in rollout.pod_trouble(pod("CrashLoopBackOff", restarts=3), before=before)
+
+
 def test_comparable_drops_what_the_server_sets_and_diff_hides_secrets():
     live = {
         "apiVersion": "v1",
