@@ -236,8 +236,12 @@ def wait(
 
     start = clock()
     passed: dict[str, float] = {}
+    # check key -> (poll number, failure) of its last failure
+    failed: dict[str, tuple[int, dict]] = {}
     streak = 0
+    poll = 0
     while True:
+        poll += 1
         failing = None
         for kind, target, run in checks:
             key = f"{kind}:{target}" if target else kind
@@ -246,6 +250,7 @@ def wait(
                 passed.setdefault(key, round(clock() - start, 1))
                 continue
             failing = {"check": kind, "target": target, "observation": seen}
+            failed[key] = (poll, failing)
             break
         elapsed = round(clock() - start, 1)
         streak = streak + 1 if failing is None else 0
@@ -253,8 +258,23 @@ def wait(
         if failing is None and (streak >= 2 or not kubelet_healthz):
             return {"ready": True, "seconds": elapsed, "passed": passed}
         if elapsed >= timeout and failing is not None:
-            return {"ready": False, "seconds": elapsed, "passed": passed, "failing": failing}
+            return {
+                "ready": False,
+                "seconds": elapsed,
+                "passed": passed,
+                "failing": _blame(checks, failed, poll, failing),
+            }
         sleep(interval)
+
+
+def _blame(checks: list, failed: dict[str, tuple[int, dict]], poll: int, failing: dict) -> dict:
+    """The first check that failed in the last two polls: a kubelet that respawns and answers once is still the
+    cause, not the node check behind it that the one answer let through."""
+    for kind, target, _run in checks:
+        last = failed.get(f"{kind}:{target}" if target else kind)
+        if last and last[0] >= poll - 1:
+            return last[1]
+    return failing
 
 
 def evidence(api: Api, failing: dict, logs: dict[str, str], running: dict[str, bool], log_lines: int) -> str:

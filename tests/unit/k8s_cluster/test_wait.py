@@ -248,3 +248,27 @@ def test_api_speaks_mutual_tls_with_the_cluster_ca(healthz, tmp_path):
     assert dict(item[0] for item in srv.clients[0]["subject"]) == {"commonName": "admin"}
     srv.answer = (403, b"forbidden")
     assert api.get("/api/v1/nodes/vm") == (403, "forbidden")
+
+
+def test_a_kubelet_that_answers_once_before_the_timeout_is_still_blamed(monkeypatch):
+    """The kubelet respawns, answers /healthz once at the last poll and dies again: the failure names the
+    kubelet (its log is the evidence), not the node check that the one answer let through."""
+    answers = iter([(False, "kubelet /healthz unreachable: refused")] * 5 + [(True, "kubelet /healthz: 200 ok")])
+    monkeypatch.setattr(wait, "check_kubelet", lambda _url: next(answers))
+    api = ScriptedApi({"/readyz": [(200, "ok")], "/api/v1/nodes/vm": [(200, NOT_READY_NODE)]})
+    clock = Clock()
+    result = run(api, clock, timeout=10, node="vm", kubelet_healthz="http://127.0.0.1:10248/healthz")
+    assert result["ready"] is False
+    assert result["failing"] == {
+        "check": "kubelet",
+        "target": "",
+        "observation": "kubelet /healthz unreachable: refused",
+    }
+    assert result["passed"]["kubelet"] == 10.0
+
+
+def test_a_check_that_passed_two_polls_running_is_not_blamed(monkeypatch):
+    monkeypatch.setattr(wait, "check_kubelet", lambda _url: (True, "kubelet /healthz: 200 ok"))
+    api = ScriptedApi({"/readyz": [(200, "ok")], "/api/v1/nodes/vm": [(200, NOT_READY_NODE)]})
+    result = run(api, Clock(), timeout=10, node="vm", kubelet_healthz="http://127.0.0.1:10248/healthz")
+    assert result["failing"]["check"] == "node"
