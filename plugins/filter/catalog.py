@@ -89,8 +89,8 @@ def compose_repairs(inspected, services):
     return compose_project.repairs(inspected, list(services))
 
 
-def compose_settled(inspected, services, recorded, release):
-    return compose_project.settled(inspected, list(services), recorded or {}, release)
+def compose_settled(inspected, services, recorded, release, image_ids):
+    return compose_project.settled(inspected, list(services), recorded or {}, release, image_ids)
 
 
 def compose_ps_records(inspected):

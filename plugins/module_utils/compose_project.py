@@ -297,6 +297,11 @@ def diagnostics(failed: list[dict], infos: list[dict], logs: list[dict], log_lin
     return "\n".join(out)
 
 
+def on_current_image(container: dict, image_ids: dict) -> bool:
+    """Whether the container runs the image its reference names now (not one the tag left behind)."""
+    return image_ids.get((container.get("Config") or {}).get("Image")) == container.get("Image")
+
+
 def service_containers(inspected: list[dict]) -> dict[str, str]:
     """Service name -> container ID of the project's (non one-off) containers in ``docker inspect`` output."""
     out = {}
@@ -307,13 +312,16 @@ def service_containers(inspected: list[dict]) -> dict[str, str]:
     return out
 
 
-def settled(inspected: list[dict], services: list[str], recorded: dict, release: dict) -> bool:
+def settled(inspected: list[dict], services: list[str], recorded: dict, release: dict, image_ids: dict) -> bool:
     """Whether ``up`` has nothing to do: the release is the last healthy one, run by the very
-    containers that release recorded, each running, healthy and reachable by its name.
+    containers that release recorded, each running, healthy, reachable by its name and on the
+    image its reference names now.
 
     ``recorded`` is the last healthy release (``last-good.json``), ``release`` this run's
-    ``{"images": ..., "files": ...}``. Anything else (a changed file or image, a container
-    stopped, recreated or added by hand, one still starting) leaves the work to ``up --wait``.
+    ``{"images": ..., "files": ...}``, ``image_ids`` reference -> current image ID
+    (``compose_status``). Anything else (a changed file or image, a tag rebuilt in place, a
+    container stopped, recreated or added by hand, one still starting) leaves the work to
+    ``up --wait``.
     """
     running = service_containers(inspected)
     wanted = recorded.get("containers") or {}
@@ -321,6 +329,7 @@ def settled(inspected: list[dict], services: list[str], recorded: dict, release:
         sorted(wanted) == sorted(services) == sorted(running)
         and recorded.get("images") == release["images"]
         and recorded.get("files") == release["files"]
+        and all(c["Id"] not in running.values() or on_current_image(c, image_ids) for c in inspected)
         # IDs in full (inspect) or as Compose prints them; either is a prefix of the other.
         and all(
             wanted[s] and running[s] and (running[s].startswith(wanted[s]) or wanted[s].startswith(running[s]))

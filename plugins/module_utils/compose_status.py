@@ -67,11 +67,19 @@ def release(path: str) -> dict:
 
 
 def status(project: str, images: list[str], release_file: str | None, docker: str = "docker") -> dict:
-    """``{containers, images_present, release}`` of ``project``."""
+    """``{containers, images_present, image_ids, release}`` of ``project``.
+
+    ``image_ids`` maps each of ``images`` and each reference a container was created from to
+    the ID the engine holds for it now: a tag rebuilt in place (same tag, new ID) shows as a
+    container whose ``Image`` is not that ID.
+    """
     found = containers(project, docker)
-    present, _missing = image_ids({ref: ref for ref in images}, docker) if images else ({}, [])
+    used = {(c.get("Config") or {}).get("Image") or "" for c in found} - {""}
+    refs = set(images) | used
+    ids, _missing = image_ids({ref: ref for ref in refs}, docker) if refs else ({}, [])
     return {
         "containers": found,
-        "images_present": sorted(present),
+        "images_present": sorted(ref for ref in images if ref in ids),
+        "image_ids": ids,
         "release": release(release_file) if release_file else {},
     }

@@ -9,7 +9,7 @@ short_description: Read a Compose project's containers, the images it needs and 
 version_added: 0.3.0
 description:
   - Returns C(docker inspect) of every container of O(project_name) (running or not), which of O(images) the engine
-    holds, and the JSON release recorded in O(release_file) after the project's last healthy C(up).
+    holds (and the ID of each), and the JSON release recorded in O(release_file) after the project's last healthy C(up).
   - The roles decide from it whether C(up) has anything to do and which images need a build; one call instead of
     an image lookup, an inspect and a file read.
   - Read-only; never reports C(changed).
@@ -64,6 +64,12 @@ images_present:
   returned: always
   type: list
   elements: str
+image_ids:
+  description:
+    - Image reference -> the ID the engine holds for it now, for O(images) and for every reference a container of the
+      project was created from. A container whose C(Image) differs runs an image its tag no longer names.
+  returned: always
+  type: dict
 release:
   description: The recorded release; empty when there is none yet.
   returned: always

@@ -207,6 +207,21 @@ def test_redeploy_with_new_backend_image_keeps_goal(goal):
     assert_goal_intact(goal)
 
 
+def test_a_tag_rebuilt_in_place_recreates_only_its_service(goal):
+    """Same reference, new ID (a rebuild of uncommitted work keeps its tag): not a no-op."""
+    images = current_images()
+    ids_before = {name: rec["ID"] for name, rec in services().items()}
+    derived_image(images["backend"], f"LABEL ai.goaltrajectory.test=rebuilt-{uuid.uuid4().hex[:6]}")
+    rebuilt = run(["docker", "image", "inspect", "--format", "{{.Id}}", images["backend"]]).stdout.strip()
+    assert container_image("backend") != rebuilt
+    result = deploy("-e", json.dumps({"compose_images": images}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert container_image("backend") == rebuilt
+    ids_after = {name: rec["ID"] for name, rec in services().items()}
+    assert {n for n in SERVICES if ids_before[n] != ids_after[n]} == {"backend"}
+    assert_goal_intact(goal)
+
+
 def test_data_survives_down_and_deploy(goal):
     images = current_images()
     run([*COMPOSE, "down"])

@@ -109,6 +109,7 @@ def _container(service, running=True, health="healthy", aliases=None, mode="gt_d
         "Id": cid or f"{service}-0123456789abcdef",
         "Name": f"/gt-{service}-1",
         "Config": {"Labels": {"com.docker.compose.service": service}, "Image": f"gt/{service}:1"},
+        "Image": f"sha256:{service}",
         "State": {"Running": running, "Status": "running" if running else "exited", "Health": {"Status": health}},
         "HostConfig": {"NetworkMode": mode},
         "NetworkSettings": {"Networks": networks},
@@ -142,17 +143,21 @@ def _recorded(**containers):
 def test_settled_only_when_the_recorded_containers_run_this_release_healthy():
     running = [_container("backend"), _container("postgres")]
     services = ["backend", "postgres"]
-    assert cp.settled(running, services, _recorded(), RELEASE)
+    ids = {"gt/backend:1": "sha256:backend", "gt/postgres:1": "sha256:postgres"}
+    assert cp.settled(running, services, _recorded(), RELEASE, ids)
     # what leaves the work to `up --wait`:
-    assert not cp.settled(running, services, {}, RELEASE)  # no release recorded yet
-    assert not cp.settled(running, services, _recorded(), {**RELEASE, "images": {"backend": "b@sha256:2"}})
-    assert not cp.settled(running, services, _recorded(), {**RELEASE, "files": []})
-    assert not cp.settled([_container("backend", cid="other"), running[1]], services, _recorded(), RELEASE)
-    assert not cp.settled([running[0]], services, _recorded(), RELEASE)  # a container removed
-    assert not cp.settled([*running, _container("worker")], services, _recorded(), RELEASE)  # one added
-    assert not cp.settled([_container("backend", health="starting"), running[1]], services, _recorded(), RELEASE)
-    assert not cp.settled([_container("backend", aliases=[]), running[1]], services, _recorded(), RELEASE)
-    assert not cp.settled(running, services, _recorded(backend="", postgres=""), RELEASE)
+    assert not cp.settled(running, services, {}, RELEASE, ids)  # no release recorded yet
+    assert not cp.settled(running, services, _recorded(), {**RELEASE, "images": {"backend": "b@sha256:2"}}, ids)
+    assert not cp.settled(running, services, _recorded(), {**RELEASE, "files": []}, ids)
+    assert not cp.settled([_container("backend", cid="other"), running[1]], services, _recorded(), RELEASE, ids)
+    assert not cp.settled([running[0]], services, _recorded(), RELEASE, ids)  # a container removed
+    assert not cp.settled([*running, _container("worker")], services, _recorded(), RELEASE, ids)  # one added
+    assert not cp.settled([_container("backend", health="starting"), running[1]], services, _recorded(), RELEASE, ids)
+    assert not cp.settled([_container("backend", aliases=[]), running[1]], services, _recorded(), RELEASE, ids)
+    assert not cp.settled(running, services, _recorded(backend="", postgres=""), RELEASE, ids)
+    # the backend's tag rebuilt in place (same reference, a new ID), or gone from the engine:
+    assert not cp.settled(running, services, _recorded(), RELEASE, {**ids, "gt/backend:1": "sha256:rebuilt"})
+    assert not cp.settled(running, services, _recorded(), RELEASE, {"gt/postgres:1": "sha256:postgres"})
 
 
 def test_ps_records_from_inspect_read_like_compose_ps():
