@@ -54,11 +54,18 @@ $(COLLECTION_LINK):
 
 setup: $(STAMP) $(COLLECTION_LINK) ## Create .venv with the pinned toolchain
 
+# deploy and destroy run under Mitogen's strategy (same tasks, one persistent Python per host
+# instead of one per module call: the no-op deploy 13 s -> 9 s). `make deploy STRATEGY=linear`
+# runs Ansible's own; direct ansible-playbook and AWX runs use linear unless configured.
+STRATEGY ?= mitogen_linear
+STRATEGY_ENV = ANSIBLE_STRATEGY=$(STRATEGY) ANSIBLE_STRATEGY_PLUGINS=$$($(VENV)/bin/python -c \
+  'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy
+
 deploy: setup ## Deploy to the inventory in ENV (default dev: this host's Docker engine)
-	ansible-playbook deploy.yml -i $(INVENTORY) $(ANSIBLE_ARGS)
+	$(STRATEGY_ENV) ansible-playbook deploy.yml -i $(INVENTORY) $(ANSIBLE_ARGS)
 
 destroy: setup ## Remove what `make deploy` started (volumes kept unless -e compose_purge_volumes=true)
-	ansible-playbook playbooks/destroy.yml -i $(INVENTORY) $(ANSIBLE_ARGS)
+	$(STRATEGY_ENV) ansible-playbook playbooks/destroy.yml -i $(INVENTORY) $(ANSIBLE_ARGS)
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint, alert rules (promtool), ansible-test sanity
 	yamllint --strict .

@@ -35,11 +35,25 @@ def run_playbook():
 
 
 @pytest.fixture(scope="session")
-def dev_stack(run_playbook):
-    """The dev inventory deployed as `make deploy` does (app and monitoring stacks on this engine).
+def make_deploy():
+    """Run `make deploy` (the README's command: the dev inventory, Mitogen's strategy) with ANSIBLE_ARGS."""
+
+    def _run(*ansible_args, timeout=2400):
+        cmd = ["make", "--no-print-directory", "deploy"]
+        if ansible_args:
+            cmd.append("ANSIBLE_ARGS=" + " ".join(ansible_args))
+        env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def dev_stack(make_deploy):
+    """The dev stack as `make deploy` leaves it (app and monitoring stacks on this engine).
 
     Idempotent: on a host where `make deploy` ran it changes nothing; on a fresh one it builds.
     """
-    result = run_playbook("deploy.yml", "-i", "inventories/dev", timeout=2400)
+    result = make_deploy()
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return result
