@@ -40,8 +40,8 @@ def table() -> str:
     k8s = load("k8s").get("scenarios", {})
     rows = ["| run | goal | role | raw tool on the same files | ratio | changed |", "|---|---|---|---|---|---|"]
     for key, label, goal, raw in (
-        ("noop_make_deploy", "no-op `make deploy` (Mitogen strategy)", "≤ 10 s", None),
-        ("noop_deploy_linear", "the same, `STRATEGY=linear` (Ansible's own)", "—", None),
+        ("noop_make_deploy", "no-op `make deploy`", "≤ 10 s", None),
+        ("noop_make_deploy_mitogen", "the same, `STRATEGY=mitogen_linear` (opt-in)", "≤ 10 s", None),
         ("images_playbook", "`playbooks/images.yml` alone, nothing changed", "—", "`docker build`, unchanged context"),
         ("compose_playbook", "`playbooks/compose.yml` alone, nothing changed", "—", "`docker compose up -d --wait`"),
         ("docker_host_playbook", "`playbooks/docker_host.yml` alone", "—", None),

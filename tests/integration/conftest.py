@@ -36,10 +36,10 @@ def run_playbook():
 
 @pytest.fixture(scope="session")
 def make_deploy():
-    """Run `make deploy` (the README's command: the dev inventory, Mitogen's strategy) with ANSIBLE_ARGS."""
+    """Run `make deploy` (the README's command: the dev inventory) with ANSIBLE_ARGS and a strategy."""
 
-    def _run(*ansible_args, timeout=2400):
-        cmd = ["make", "--no-print-directory", "deploy"]
+    def _run(*ansible_args, strategy="linear", timeout=2400):
+        cmd = ["make", "--no-print-directory", "deploy", f"STRATEGY={strategy}"]
         if ansible_args:
             cmd.append("ANSIBLE_ARGS=" + " ".join(ansible_args))
         env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")
