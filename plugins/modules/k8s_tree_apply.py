@@ -19,6 +19,8 @@ description:
   - With O(prune), objects carrying O(prune_labels) of O(prune_kinds) in O(namespace) that are not in O(objects) are
     deleted; Namespaces and PersistentVolumeClaims never are.
   - Secret values come through O(secrets) (no_log), merged into the rendered Secret objects of that name.
+  - Before anything is applied, the module checks that O(kubeconfig) exists and that the API server answers within
+    O(connect_timeout) seconds; if not, it fails with the reason and O(unreachable_hint), having changed nothing.
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
@@ -75,6 +77,14 @@ options:
     description: Workload name -> URL for the summary.
     type: dict
     default: {}
+  connect_timeout:
+    description: Seconds the API server has to answer before the cluster counts as unreachable.
+    type: int
+    default: 5
+  unreachable_hint:
+    description: What the operator can do, appended to the failure when the cluster cannot be reached.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -104,6 +114,10 @@ pruned:
   returned: always
   type: list
   elements: str
+reachable:
+  description: C(false) when the kubeconfig is missing or the API server did not answer; nothing was applied.
+  returned: failure
+  type: bool
 summary:
   description: Per workload, ready/desired replicas, pods ready, probe failures in events, image digests, URL.
   returned: success
@@ -130,6 +144,8 @@ def main() -> None:
             "prune_labels": {"type": "dict", "default": {}},
             "prune_kinds": {"type": "list", "elements": "dict", "default": []},
             "routes": {"type": "dict", "default": {}},
+            "connect_timeout": {"type": "int", "default": 5},
+            "unreachable_hint": {"type": "str", "default": ""},
         },
         required_if=[("prune", True, ("namespace", "prune_labels"))],
         supports_check_mode=True,
@@ -137,6 +153,10 @@ def main() -> None:
     if runner.IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(runner.IMPORT_ERROR))
     p = module.params
+    reason = runner.reachable(p["kubeconfig"], p["context"], p["connect_timeout"])
+    if reason:
+        msg = f"Cannot reach the Kubernetes cluster: {reason}. {p['unreachable_hint']}"
+        module.fail_json(msg=msg.strip(), reachable=False)
     try:
         applier = runner.Applier(
             p["kubeconfig"], p["context"], p["field_manager"], p["force_conflicts"], module.check_mode, module._diff

@@ -89,7 +89,7 @@ def main() -> None:
     if runner.IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(runner.IMPORT_ERROR))
     p = module.params
-    reason = drift.reachable(p["kubeconfig"], p["context"], p["connect_timeout"])
+    reason = runner.reachable(p["kubeconfig"], p["context"], p["connect_timeout"])
     if reason:
         module.exit_json(changed=False, reachable=False, reason=reason, objects=[], drifted=[])
     try:

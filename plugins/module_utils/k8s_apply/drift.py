@@ -21,26 +21,7 @@ from __future__ import annotations
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import runner
 
-try:
-    from kubernetes import client, config
-
-    IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - only without the runtime requirements
-    IMPORT_ERROR = exc
-
 STATE = {"create": "missing", "update": "drifted", "unchanged": "in sync"}
-
-
-def reachable(kubeconfig: str, context: str | None, timeout: float = 5.0) -> str:
-    """'' when the API server answers within ``timeout`` seconds; otherwise why not."""
-    if IMPORT_ERROR is not None:
-        raise IMPORT_ERROR
-    try:
-        api = config.new_client_from_config(config_file=kubeconfig, context=context or None)
-        client.VersionApi(api).get_code(_request_timeout=timeout)
-    except Exception as exc:
-        return f"cannot reach the API server of {kubeconfig} (context {context or 'current'}): {exc}"
-    return ""
 
 
 def check(applier: runner.Applier, objects: list[dict]) -> dict:

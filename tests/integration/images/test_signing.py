@@ -159,7 +159,8 @@ def test_the_k8s_role_lets_a_signed_release_through_to_validation_and_apply(run_
     assert "Verify the signature of every image digest (refuse unsigned or re-tagged images)] ***" in output, output
     assert "refusing unsigned" not in output, output
     assert "strict schema validation for Kubernetes 1.31.0 passed" in output, output
-    assert "Cannot reach the Kubernetes cluster of staging" in output, output
+    assert "Cannot reach the Kubernetes cluster: cannot reach the API server" in output, output
+    assert "Environment staging: check k8s_kubeconfig" in output, output
 
 
 def test_an_unsigned_image_under_the_signed_tag_is_refused(run_playbook, signed):

@@ -129,7 +129,7 @@ def test_unsupported_kubernetes_version_stops_before_apply(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "kubernetes_version '1.20.0'" in output and "supported versions" in output
-    assert "Ask the API server" not in output
+    assert "Apply the tree, wait for every rollout" not in output
 
 
 def test_dev_renders_validates_and_is_idempotent(tmp_path):
@@ -209,9 +209,10 @@ def test_unreachable_cluster_fails_clearly_after_validation(tmp_path):
     result = run_role(tmp_path, {"k8s_apply": True, "k8s_kubeconfig": str(kubeconfig), "k8s_images": DIGEST_IMAGES})
     assert result.returncode != 0
     assert "strict schema validation for Kubernetes 1.31.0 passed" in result.stdout
-    assert "Cannot reach the Kubernetes cluster of dev" in result.stdout
+    assert f"Cannot reach the Kubernetes cluster: cannot reach the API server of {kubeconfig}" in result.stdout
+    assert "Environment dev: check k8s_kubeconfig" in result.stdout
     assert "-e k8s_apply=false" in result.stdout
-    assert "Apply each object" not in result.stdout
+    assert "Summarise the deployment" not in result.stdout
 
 
 def test_missing_kubeconfig_fails_clearly(tmp_path):
@@ -219,4 +220,5 @@ def test_missing_kubeconfig_fails_clearly(tmp_path):
         tmp_path, {"k8s_apply": True, "k8s_kubeconfig": str(tmp_path / "absent"), "k8s_images": DIGEST_IMAGES}
     )
     assert result.returncode != 0
-    assert f"No kubeconfig at {tmp_path / 'absent'} (k8s_kubeconfig)" in result.stdout
+    assert f"Cannot reach the Kubernetes cluster: no kubeconfig at {tmp_path / 'absent'}." in result.stdout
+    assert "Environment dev: check k8s_kubeconfig" in result.stdout
