@@ -69,6 +69,9 @@ def table() -> str:
         r = k8s.get(key, {})
         raw = f"{cell(r.get('raw_seconds'))} (`kubectl apply --server-side` + `rollout status`)"
         rows.append(line(label, goal, cell(r.get("role_seconds")), raw, r.get("ratio"), r.get("role_changed")))
+        if key == "noop":
+            rows.append(line("the apply task alone in that no-op (`k8s_tree_apply`)", "—",
+                             cell(r.get("apply_task_seconds")), raw, r.get("apply_task_ratio"), None))  # fmt: skip
     return "\n".join(rows)
 
 
