@@ -200,7 +200,8 @@ def test_secrets_playbook_keeps_the_values_off_disk_and_out_of_the_output(deploy
     # the same hosts, with the same settings, is written (PUT ... AnsiballZ_stat.py).
     control = work / "control.yml"
     control.write_text("- hosts: clusters\n  gather_facts: false\n  tasks:\n    - ansible.builtin.stat: {path: /}\n")
-    control_out = ok(role("-vvv", playbook=str(control)))
+    control_run = role("-vvv", playbook=str(control))
+    control_out = ok(control_run) + control_run.stderr
     assert re.search(r"PUT .* TO .*/AnsiballZ_stat\.py", control_out), control_out[-3000:]
     for extra in (["--check", "--diff"], []):
         result = role("-vvv", *extra, "-e", settings(ROLE_NS, work / "role"), playbook="playbooks/k8s_secrets.yml")
