@@ -153,16 +153,17 @@ app-test: $(APP_VENV)/.installed ## Reference backend tests against real Postgre
 integration: setup ## Integration tests against the real engine, servers and ansible-playbook
 	@command -v busybox >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static; }
-	pytest tests/integration
+	pytest --durations=25 tests/integration
 
 # A scenario's whole output is also kept in build/molecule-<scenario>.log; when one fails, its
 # failed tasks are printed again last, so the end of a long CI log names them.
 molecule: setup ## Every molecule scenario: converge, idempotence, verify
 	@mkdir -p build; for s in $(MOLECULE_SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; \
+	  echo "=== molecule test -s $$s"; start=$$(date +%s); \
 	  molecule test -s $$s 2>&1 | tee build/molecule-$$s.log || { \
 	    echo "=== molecule $$s failed; its failed tasks (whole log: build/molecule-$$s.log):"; \
-	    grep -B3 -A25 -E '^(fatal|failed): ' build/molecule-$$s.log | tail -150; exit 1; }; done
+	    grep -B3 -A25 -E '^(fatal|failed): ' build/molecule-$$s.log | tail -150; exit 1; }; \
+	  echo "=== molecule $$s: $$(( $$(date +%s) - start )) s" | tee -a build/test-times.txt; done
 
 # Molecule runs before the integration tests: its docker_host scenario starts the engine they use.
 # The local cluster's cold build (Go, ~15 CPU-minutes) starts in the background first, so it
@@ -174,7 +175,10 @@ test: setup ## Everything CI runs: lint, unit and integration tests, every molec
 	  > build/cluster-prebuild.log 2>&1 & prebuild=$$!; \
 	  trap 'kill -- -$$prebuild 2>/dev/null || true' EXIT; \
 	  echo "The local cluster's binaries build in the background (build/cluster-prebuild.log)."; \
-	  $(MAKE) --no-print-directory lint unit molecule integration
+	  rm -f build/test-times.txt; for suite in lint unit molecule integration; do start=$$(date +%s); \
+	    $(MAKE) --no-print-directory $$suite; \
+	    echo "=== make $$suite: $$(( $$(date +%s) - start )) s" | tee -a build/test-times.txt; done; \
+	  echo "=== make test: every suite passed; times:"; cat build/test-times.txt
 
 bench: setup ## Speed and size figures as JSON under bench/results/, the speed table into bench/README.md
 	@mkdir -p bench/results
