@@ -31,6 +31,9 @@ def test_staging_renders_the_stack_as_a_gitops_tree_of_signed_images(run_playboo
     registry, signed with an SBOM attestation, the objects into a tree with a kustomization; no
     cluster is touched, a second run and a check run change nothing, every object is valid for
     staging's Kubernetes version and every image verifies with the public key."""
+    # The local registry the images are pushed to (a no-op where an earlier suite started it).
+    registry = run_playbook("playbooks/registry.yml", "-i", "inventories/local")
+    assert registry.returncode == 0, registry.stdout[-4000:]
     tools = run_playbook(Path(__file__).parent / "cosign.yml", timeout=1800)
     assert tools.returncode == 0, tools.stdout[-4000:]
     keys, password = tmp_path / "keys", f"test-only-{uuid.uuid4().hex}"
