@@ -1,4 +1,4 @@
-"""Polling shared by the monitoring tests: alerts take minutes, by design."""
+"""Polling shared by the monitoring tests, here and in molecule/k8s_apply: alerts take minutes."""
 
 from __future__ import annotations
 
