@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import INGRESS, KUBECONFIG, PROJECT
+from conftest import INGRESS, KUBECONFIG, PROJECT, kubectl
 
 sys.path.insert(0, str(PROJECT / ".collections"))
 # The alert waits and the receiver's log reader, shared with the Compose drill's tests.
@@ -46,29 +46,35 @@ INGRESS_HOST = yaml.safe_load((PROJECT / "inventories/local/group_vars/clusters/
 CHROMADB = f"{'statefulset' if SERVICES['chromadb']['stateful'] else 'deployment'}/chromadb"
 
 
-def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", KUBECONFIG, *args], capture_output=True, text=True, timeout=120, check=False
-    )
-    if check:
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-    return result
-
-
 def proxy(service: str, path: str):
     return json.loads(kubectl("get", "--raw", f"/api/v1/namespaces/{NS}/services/{service}/proxy{path}").stdout)
 
 
+def _running_pods(service: str) -> set[str]:
+    pods = json.loads(
+        kubectl("-n", APP_NS, "get", "pods", "-l", f"app.kubernetes.io/name={service}", "-o", "json").stdout
+    )["items"]
+    return {p["metadata"]["name"] for p in pods if p["status"]["phase"] == "Running"}
+
+
 @pytest.fixture(scope="module")
 def stack():
-    """The stack converge deployed, settled after the drills that ran before: every active target up
-    (as the role waits for at the end of its apply)."""
+    """The stack converge deployed, settled after whatever ran before (drills, a restarted cluster):
+    the app's Deployments rolled out, and Prometheus has found their pods and scrapes every active
+    target (as the role waits for at the end of its apply)."""
+    for service in ("backend", "frontend"):
+        kubectl("-n", APP_NS, "rollout", "status", f"deployment/{service}", "--timeout=300s", timeout=330)
 
-    def all_up():
+    def settled():
         targets = proxy("prometheus:9090", "/api/v1/targets?state=active")["data"]["activeTargets"]
-        return targets if targets and all(t["health"] == "up" for t in targets) else None
+        if not targets or any(t["health"] != "up" for t in targets):
+            return None
+        for service in ("backend", "frontend"):
+            if {t["labels"].get("pod") for t in targets if t["labels"]["job"] == service} != _running_pods(service):
+                return None
+        return targets
 
-    return wait_for("every Prometheus target up", all_up, 300, step=5)
+    return wait_for("every Prometheus target up, one per running app pod", settled, 300, step=5)
 
 
 def test_every_target_is_up_and_found_by_discovery(stack):
@@ -88,11 +94,7 @@ def test_every_target_is_up_and_found_by_discovery(stack):
     down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
     assert not down, down
     for service in ("backend", "frontend"):
-        pods = json.loads(
-            kubectl("-n", APP_NS, "get", "pods", "-l", f"app.kubernetes.io/name={service}", "-o", "json").stdout
-        )["items"]
-        running = {p["metadata"]["name"] for p in pods if p["status"]["phase"] == "Running"}
-        assert {t["labels"]["pod"] for t in jobs[service]} == running, service
+        assert {t["labels"]["pod"] for t in jobs[service]} == _running_pods(service), service
         assert all(t["labels"]["namespace"] == APP_NS for t in jobs[service])
 
 
