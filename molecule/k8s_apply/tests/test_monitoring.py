@@ -37,8 +37,6 @@ NS = f"{APP_NS}-monitoring"
 SERVICES = catalog.build(
     copy.deepcopy(yaml.safe_load((PROJECT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"])
 )
-# The app's Ingress on Traefik's NodePort on loopback (inventories/local), as a user reaches it.
-INGRESS_URL = INGRESS
 INGRESS_HOST = yaml.safe_load((PROJECT / "inventories/local/group_vars/clusters/main.yml").read_text())[
     "k8s_ingress_host"
 ]
@@ -120,7 +118,7 @@ def test_a_bounded_load_through_the_ingress_moves_the_request_and_latency_series
     selector = f'namespace="{APP_NS}",job="backend",method="GET",route="{route}",status="200"'
 
     def get():
-        request = urllib.request.Request(f"{INGRESS_URL}{route}", headers={"Host": INGRESS_HOST})
+        request = urllib.request.Request(f"{INGRESS}{route}", headers={"Host": INGRESS_HOST})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
 
@@ -128,10 +126,7 @@ def test_a_bounded_load_through_the_ingress_moves_the_request_and_latency_series
         result = _query(f"sum(http_requests_total{{{selector}}})")
         return float(result[0]["value"][1]) if result else None
 
-    pods = json.loads(
-        kubectl("-n", APP_NS, "get", "pods", "-l", "app.kubernetes.io/name=backend", "-o", "json").stdout
-    )["items"]
-    running = {p["metadata"]["name"] for p in pods if p["status"]["phase"] == "Running"}
+    running = _running_pods("backend")
     # rate() sees no increase in a series born with the whole load in its first sample: first a
     # few requests (round-robin reaches every pod), scraped on every pod before the load.
     for _request in range(4 * len(running)):
