@@ -1,8 +1,9 @@
 # Copyright: GoalTrajectory.AI platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the k8s_cluster role; the logic lives in module_utils/k8s_cluster/settings.py."""
+"""Filters of the k8s_cluster role; the logic lives in module_utils/k8s_cluster/settings.py and
+host_files.py."""
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import settings
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import host_files, settings
 
 
 class FilterModule:
@@ -16,4 +17,6 @@ class FilterModule:
             "k8s_cluster_flags": settings.flags,
             "k8s_cluster_nth_ip": settings.nth_ip,
             "k8s_cluster_build_report": settings.build_report,
+            "k8s_cluster_kubeconfigs": host_files.kubeconfigs,
+            "k8s_cluster_containerd_hosts": host_files.containerd_hosts,
         }

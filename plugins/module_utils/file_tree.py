@@ -5,7 +5,8 @@
 Used by the compose and k8s roles through the ``file_tree`` module: one call writes a
 whole rendered tree (instead of a template task per file), reports which files changed
 with a diff per file, removes files that are no longer rendered, and in check mode only
-reports.  Writes are atomic (temporary file, then rename).
+reports.  Writes are atomic (temporary file, then rename).  ``ensure_directories`` does the
+same for a set of directories and their modes (the ``directories`` module).
 
 Importable by plain pytest: no Ansible import here.
 """
@@ -150,4 +151,63 @@ def sync(
                     )
                 if not check:
                     os.unlink(os.path.join(dest, rel))
+    return result
+
+
+@dataclass
+class DirResult:
+    created: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    diffs: list[dict] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.fixed)
+
+
+def _describe(meta: tuple[int, int, int] | None) -> str:
+    return "state: absent\n" if meta is None else f"mode: {meta[0]:04o}\nowner: {meta[1]}\ngroup: {meta[2]}\n"
+
+
+def ensure_directories(
+    entries: list[dict],
+    owner: int | None = None,
+    group: int | None = None,
+    check: bool = False,
+) -> DirResult:
+    """Make each ``{path, mode}`` a directory with that mode (and owner/group when given).
+
+    Every path is checked (absolute, not an existing non-directory) before anything is
+    changed. Missing parents get the default mode, as with ``mkdir -p``.
+    """
+    result = DirResult()
+    wanted = []
+    for item in entries:
+        path = item.get("path") or ""
+        if not os.path.isabs(path):
+            raise TreeFileError(f"paths[].path {path!r} must be absolute")
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise TreeFileError(f"paths[].path {path!r} exists and is not a directory")
+        wanted.append((os.path.normpath(path), _file_mode(item.get("mode"), 0o755)))
+    for path, mode in wanted:
+        meta = _meta(path)
+        uid = owner if owner is not None else (meta[1] if meta else os.geteuid())
+        gid = group if group is not None else (meta[2] if meta else os.getegid())
+        if meta == (mode, uid, gid):
+            continue
+        (result.created if meta is None else result.fixed).append(path)
+        result.diffs.append(
+            {
+                "before_header": path,
+                "after_header": path,
+                "before": _describe(meta),
+                "after": _describe((mode, uid, gid)),
+            }
+        )
+        if check:
+            continue
+        os.makedirs(path, mode=mode, exist_ok=True)
+        os.chmod(path, mode)
+        if owner is not None or group is not None:
+            os.chown(path, uid, gid)
     return result

@@ -88,6 +88,30 @@ def test_file_tree_refuses_paths_outside_dest(tmp_path):
         file_tree.sync(str(tmp_path), [{"path": "../x", "content": ""}])
 
 
+def test_directories_are_created_and_corrected_once(tmp_path):
+    wanted = [{"path": str(tmp_path / "state"), "mode": "0755"}, {"path": str(tmp_path / "state/etcd"), "mode": "0700"}]
+    first = file_tree.ensure_directories(wanted)
+    assert first.created == [str(tmp_path / "state"), str(tmp_path / "state/etcd")] and first.changed
+    assert oct(os.stat(tmp_path / "state/etcd").st_mode & 0o777) == "0o700"
+    os.chmod(tmp_path / "state/etcd", 0o755)
+    second = file_tree.ensure_directories(wanted)
+    assert second.created == [] and second.fixed == [str(tmp_path / "state/etcd")]
+    assert oct(os.stat(tmp_path / "state/etcd").st_mode & 0o777) == "0o700"
+    assert not file_tree.ensure_directories(wanted).changed
+
+
+def test_directories_check_mode_changes_nothing_and_bad_paths_fail_first(tmp_path):
+    result = file_tree.ensure_directories([{"path": str(tmp_path / "new"), "mode": 0o750}], check=True)
+    assert result.created == [str(tmp_path / "new")] and not (tmp_path / "new").exists()
+    assert result.diffs[0]["before"] == "state: absent\n" and result.diffs[0]["after"].startswith("mode: 0750\n")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(file_tree.TreeFileError, match="file' exists and is not a directory"):
+        file_tree.ensure_directories([{"path": str(tmp_path / "first")}, {"path": str(tmp_path / "file")}])
+    assert not (tmp_path / "first").exists()
+    with pytest.raises(file_tree.TreeFileError, match="must be absolute"):
+        file_tree.ensure_directories([{"path": "relative/dir"}])
+
+
 def test_yaml_document_round_trips_with_header():
     text = yaml_dump.document({"a": ["x", "1"], "long": "y" * 200}, ["hello"])
     assert text.startswith("# hello\n---\na:\n  - x\n  - '1'\n")
