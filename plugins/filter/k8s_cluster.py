@@ -19,4 +19,5 @@ class FilterModule:
             "k8s_cluster_build_report": settings.build_report,
             "k8s_cluster_kubeconfigs": host_files.kubeconfigs,
             "k8s_cluster_containerd_hosts": host_files.containerd_hosts,
+            "k8s_cluster_push_specs": host_files.push_specs,
         }

@@ -437,18 +437,26 @@ def image_plan(
                 ]
                 + ([{"path": "data/.keep", "content": ""}] if spec["data"] else []),
                 # The same image as one layer for a registry (k8s_cluster_image), no engine needed.
-                "layer": [{"dest": f"/usr/local/bin/{b['name']}", "src": b["src"], "mode": "0755"} for b in binaries]
-                + [
-                    {"dest": f"/etc/{f}", "src": f"{build_dir}/{key}/etc/{f}", "mode": "0644"}
-                    for f in ("passwd", "group")
-                ]
-                + (
-                    [{"dest": "/data", "type": "dir", "mode": "0755", "uid": 65534, "gid": 65534}]
-                    if spec["data"]
-                    else []
-                ),
-                "entrypoint": [f"/usr/local/bin/{spec['entrypoint']}"],
-                "user": NOBODY,
+                "push": {
+                    "name": key,
+                    "repository": repository,
+                    "tag": tag,
+                    "files": [
+                        {"dest": f"/usr/local/bin/{b['name']}", "src": b["src"], "mode": "0755"} for b in binaries
+                    ]
+                    + [
+                        {"dest": f"/etc/{f}", "src": f"{build_dir}/{key}/etc/{f}", "mode": "0644"}
+                        for f in ("passwd", "group")
+                    ]
+                    + (
+                        [{"dest": "/data", "type": "dir", "mode": "0755", "uid": 65534, "gid": 65534}]
+                        if spec["data"]
+                        else []
+                    ),
+                    "entrypoint": [f"/usr/local/bin/{spec['entrypoint']}"],
+                    "user": NOBODY,
+                    "labels": {"org.opencontainers.image.title": repository, "org.opencontainers.image.version": tag},
+                },
             }
         )
     return plan
@@ -525,10 +533,6 @@ def sbom_files(plan: list[dict], buildinfo_results: list[dict]) -> list[dict]:
     ]  # fmt: skip
 
 
-def sign_inputs(pushed_results: list[dict], sbom_dir: str) -> dict:
-    """The image_sign module's ``refs`` and ``sboms`` from the push loop's results."""
-    keys = [r["item"]["key"] for r in pushed_results]
-    return {
-        "refs": {r["item"]["key"]: r["ref"] for r in pushed_results},
-        "sboms": {key: f"{sbom_dir}/{key}.cdx.json" for key in keys},
-    }
+def sign_inputs(refs: dict[str, str], sbom_dir: str) -> dict:
+    """The image_sign module's ``refs`` and ``sboms`` from the push's ``{key: ref by digest}``."""
+    return {"refs": dict(refs), "sboms": {key: f"{sbom_dir}/{key}.cdx.json" for key in refs}}

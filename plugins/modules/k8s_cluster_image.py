@@ -5,12 +5,12 @@
 DOCUMENTATION = r"""
 ---
 module: k8s_cluster_image
-short_description: Push a single-layer OCI image made of local files to a registry
+short_description: Push single-layer OCI images made of local files to a registry
 version_added: 0.1.0
 description:
-  - Makes one reproducible layer from files on this host (static binaries, links, empty directories) on an
-    empty base, the way C(ko) builds Go images, and pushes it with its config and OCI manifest to a registry
-    through the distribution HTTP API. No container engine is involved.
+  - Makes, for each image, one reproducible layer from files on this host (static binaries, links, empty
+    directories) on an empty base, the way C(ko) builds Go images, and pushes it with its config and OCI manifest to
+    a registry through the distribution HTTP API. No container engine is involved. One call pushes every image.
   - Equal inputs give an equal digest (sorted entries, numeric owners, mtime 0, gzip without timestamp), so a
     second run finds the manifest in the registry and reports no change.
   - A cache file per image remembers the inputs' sizes, mtimes and inodes, so an unchanged image costs two
@@ -39,72 +39,83 @@ options:
     description: Talk plain HTTP (a loopback registry).
     type: bool
     default: true
-  repository:
-    description: Repository in the registry, e.g. C(k8s-cluster/coredns).
-    type: str
-    required: true
-  tag:
-    description: Tag the manifest is pushed under.
-    type: str
-    required: true
-  files:
-    description: The layer's entries. Parent directories are added with mode 0755.
+  images:
+    description:
+      - The images, pushed in this order; every name, tag and source file is checked before anything is pushed.
     type: list
     elements: dict
     required: true
     suboptions:
-      dest:
-        description: Absolute path inside the image.
+      name:
+        description: Name the results are keyed by; the repository when unset.
+        type: str
+      repository:
+        description: Repository in the registry, e.g. C(k8s-cluster/coredns).
         type: str
         required: true
-      src:
-        description: File on this host to copy (a regular file entry).
-        type: path
-      target:
-        description: Link target (a symlink entry).
+      tag:
+        description: Tag the manifest is pushed under.
         type: str
-      type:
-        description: Entry type; by default C(file) with O(files[].src), C(symlink) with O(files[].target), else C(dir).
+        required: true
+      files:
+        description: The layer's entries. Parent directories are added with mode 0755.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          dest:
+            description: Absolute path inside the image.
+            type: str
+            required: true
+          src:
+            description: File on this host to copy (a regular file entry).
+            type: path
+          target:
+            description: Link target (a symlink entry).
+            type: str
+          type:
+            description: Entry type; by default C(file) with O(images[].files[].src), C(symlink) with
+              O(images[].files[].target), else C(dir).
+            type: str
+            choices: [file, dir, symlink]
+          mode:
+            description: Octal mode as a string, e.g. C("0755") or C("1777").
+            type: str
+          uid:
+            description: Numeric owner.
+            type: int
+            default: 0
+          gid:
+            description: Numeric group.
+            type: int
+            default: 0
+      entrypoint:
+        description: Image entrypoint.
+        type: list
+        elements: str
+        default: []
+      cmd:
+        description: Image default arguments.
+        type: list
+        elements: str
+        default: []
+      user:
+        description: C(uid[:gid]) the image runs as.
         type: str
-        choices: [file, dir, symlink]
-      mode:
-        description: Octal mode as a string, e.g. C("0755") or C("1777").
-        type: str
-      uid:
-        description: Numeric owner.
-        type: int
-        default: 0
-      gid:
-        description: Numeric group.
-        type: int
-        default: 0
-  entrypoint:
-    description: Image entrypoint.
-    type: list
-    elements: str
-    default: []
-  cmd:
-    description: Image default arguments.
-    type: list
-    elements: str
-    default: []
-  user:
-    description: C(uid[:gid]) the image runs as.
-    type: str
-    default: ""
-  env:
-    description: C(KEY=value) entries.
-    type: list
-    elements: str
-    default: []
-  labels:
-    description: Image labels.
-    type: dict
-    default: {}
-  annotations:
-    description: Manifest annotations.
-    type: dict
-    default: {}
+        default: ""
+      env:
+        description: C(KEY=value) entries.
+        type: list
+        elements: str
+        default: []
+      labels:
+        description: Image labels.
+        type: dict
+        default: {}
+      annotations:
+        description: Manifest annotations.
+        type: dict
+        default: {}
   cache_dir:
     description: Where the per-image input cache lives.
     type: path
@@ -112,53 +123,36 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Push CoreDNS as a one-binary image
+- name: Push the add-on images
   goaltrajectory.platform.k8s_cluster_image:
     registry: 127.0.0.1:5000
-    repository: k8s-cluster/coredns
-    tag: v1.14.7
-    files:
-      - {dest: /coredns, src: /opt/k8s-cluster/coredns/v1.14.7/coredns, mode: "0755"}
-    entrypoint: [/coredns]
-    user: "65532:65532"
+    images:
+      - name: coredns
+        repository: k8s-cluster/coredns
+        tag: v1.14.7
+        files: [{dest: /coredns, src: /opt/k8s-cluster/coredns/v1.14.7/coredns, mode: "0755"}]
+        entrypoint: [/coredns]
+        user: "65532:65532"
     cache_dir: /var/cache/k8s-cluster/images
-  register: coredns_image
+  register: pushed
 """
 
 RETURN = r"""
-digest:
-  description: Manifest digest; empty in check mode for an image never pushed.
+refs:
+  description: Name -> pull reference by digest; empty in check mode for an image never pushed.
   returned: always
-  type: str
-  sample: sha256:3b1f0c...
-ref:
-  description: Pull reference by digest.
+  type: dict
+  sample: {coredns: "127.0.0.1:5000/k8s-cluster/coredns@sha256:3b1f0c..."}
+images:
+  description: Name -> C(digest), C(ref), C(tag_ref), C(changed), C(seconds) and, when the layer was made in this
+    run, C(layer_bytes).
   returned: always
-  type: str
-  sample: 127.0.0.1:5000/k8s-cluster/coredns@sha256:3b1f0c...
-tag_ref:
-  description: Pull reference by tag.
-  returned: always
-  type: str
-  sample: 127.0.0.1:5000/k8s-cluster/coredns:v1.14.7
-layer_bytes:
-  description: Compressed layer size, when the layer was made in this run.
-  returned: when built
-  type: int
-seconds:
-  description: Time spent.
-  returned: always
-  type: float
+  type: dict
 """
-
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import oci
-
-REPO_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def argspec():
@@ -171,9 +165,8 @@ def argspec():
         "uid": {"type": "int", "default": 0},
         "gid": {"type": "int", "default": 0},
     }
-    return {
-        "registry": {"type": "str", "required": True},
-        "insecure": {"type": "bool", "default": True},
+    image = {
+        "name": {"type": "str"},
         "repository": {"type": "str", "required": True},
         "tag": {"type": "str", "required": True},
         "files": {"type": "list", "elements": "dict", "required": True, "options": entry},
@@ -183,6 +176,11 @@ def argspec():
         "env": {"type": "list", "elements": "str", "default": []},
         "labels": {"type": "dict", "default": {}},
         "annotations": {"type": "dict", "default": {}},
+    }
+    return {
+        "registry": {"type": "str", "required": True},
+        "insecure": {"type": "bool", "default": True},
+        "images": {"type": "list", "elements": "dict", "required": True, "options": image},
         "cache_dir": {"type": "path", "required": True},
     }
 
@@ -190,47 +188,17 @@ def argspec():
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
     p = module.params
-    if not REPO_RE.match(p["repository"]):
-        module.fail_json(msg=f"repository {p['repository']!r} is not a valid repository name")
-    if not TAG_RE.match(p["tag"]):
-        module.fail_json(msg=f"tag {p['tag']!r} is not a valid tag")
-    tag_ref = f"{p['registry']}/{p['repository']}:{p['tag']}"
-    for entry in p["files"]:
-        if (entry.get("type") in (None, "file")) and entry.get("src") and not entry.get("target"):
-            try:
-                with open(entry["src"], "rb"):
-                    pass
-            except OSError as exc:
-                if module.check_mode:
-                    # A check-mode run before the build: the binary does not exist yet; the real run pushes it.
-                    module.exit_json(changed=True, digest="", ref="", tag_ref=tag_ref, seconds=0.0)
-                module.fail_json(msg=f"{p['repository']}: {entry['dest']}: cannot read {entry['src']}: {exc}")
-    config = {
-        "Entrypoint": p["entrypoint"],
-        "Cmd": p["cmd"],
-        "User": p["user"],
-        "Env": p["env"],
-        "Labels": p["labels"],
-    }
-    cache_file = f"{p['cache_dir']}/{p['repository'].replace('/', '_')}_{p['tag']}.json"
-    registry = oci.Registry(p["registry"], insecure=p["insecure"])
+    images = [{**image, "name": image["name"] or image["repository"]} for image in p["images"]]
     try:
-        result = oci.ensure_image(
-            registry,
-            p["repository"],
-            p["tag"],
-            p["files"],
-            config,
-            p["annotations"],
-            cache_file,
-            check_mode=module.check_mode,
-        )
+        results = oci.ensure_images(oci.Registry(p["registry"], insecure=p["insecure"]), images, p["cache_dir"],
+                                    check_mode=module.check_mode)  # fmt: skip
     except (oci.RegistryError, OSError) as exc:
-        module.fail_json(msg=f"{p['repository']}:{p['tag']}: {exc}")
-    digest = result["digest"]
-    result["ref"] = f"{p['registry']}/{p['repository']}@{digest}" if digest else ""
-    result["tag_ref"] = tag_ref
-    module.exit_json(**result)
+        module.fail_json(msg=str(exc))
+    module.exit_json(
+        changed=any(r["changed"] for r in results.values()),
+        refs={name: r["ref"] for name, r in results.items()},
+        images=results,
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 # Copyright: GoalTrajectory.AI platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Files the k8s_cluster role writes once per user or per registry, as ``{path, content}``.
+"""Files the k8s_cluster role writes once per user or per registry, as ``{path, content}``, and its
+add-on images as the k8s_cluster_image module takes them.
 
 One ``file_tree`` call then writes them all (a template task per file cost a module run each).
 The text is what the role's templates wrote before, so an upgrade restarts no component.
@@ -65,3 +66,23 @@ def containerd_hosts(registry: str, insecure: bool, mirrors: dict[str, list[str]
             }
         )
     return files
+
+
+def push_specs(images: list[dict], prefix: str) -> list[dict]:
+    """The add-on images (``name``, ``tag``, ``files``, ``entrypoint``, ``user``) as k8s_cluster_image's
+    ``images``: keyed by name, in ``<prefix>/<name>``, labelled with their title and version."""
+    return [
+        {
+            "name": image["name"],
+            "repository": f"{prefix}/{image['name']}",
+            "tag": image["tag"],
+            "files": image["files"],
+            "entrypoint": image["entrypoint"],
+            "user": image["user"],
+            "labels": {
+                "org.opencontainers.image.title": image["name"],
+                "org.opencontainers.image.version": image["tag"],
+            },
+        }
+        for image in images
+    ]

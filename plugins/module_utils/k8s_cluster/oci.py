@@ -15,6 +15,7 @@ import http.client
 import io
 import json
 import os
+import re
 import stat
 import tarfile
 import time
@@ -251,3 +252,64 @@ def ensure_image(
         "layer_bytes": len(layer),
         "seconds": round(time.monotonic() - start, 2),
     }
+
+
+REPO_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def unreadable(image: dict) -> list[str]:
+    """``dest: cannot read src: why`` for each file entry of ``image`` whose source cannot be opened."""
+    problems = []
+    for entry in image["files"]:
+        if entry.get("type") in (None, "file") and entry.get("src") and not entry.get("target"):
+            try:
+                with open(entry["src"], "rb"):
+                    pass
+            except OSError as exc:
+                problems.append(f"{entry['dest']}: cannot read {entry['src']}: {exc}")
+    return problems
+
+
+def ensure_images(registry: Registry, images: list[dict], cache_dir: str, check_mode: bool = False) -> dict:
+    """Push each of ``images`` (``name``, ``repository``, ``tag``, ``files`` and the config fields).
+
+    Every name, tag and source file is checked before anything is pushed. In check mode an image
+    whose files do not exist yet (before the first build) counts as changed, with no digest.
+    Returns ``{name: result}`` in the given order; ``ref`` is the pull reference by digest.
+    """
+    problems, missing = [], set()
+    for image in images:
+        name = f"{image['repository']}:{image['tag']}"
+        if not REPO_RE.match(image["repository"]):
+            problems.append(
+                f"images[{image['name']}].repository {image['repository']!r} is not a valid repository name"
+            )
+        if not TAG_RE.match(image["tag"]):
+            problems.append(f"images[{image['name']}].tag {image['tag']!r} is not a valid tag")
+        unread = unreadable(image)
+        if unread and check_mode:
+            missing.add(image["name"])
+        else:
+            problems += [f"{name}: {p}" for p in unread]
+    if problems:
+        raise RegistryError("; ".join(problems))
+    results = {}
+    for image in images:
+        tag_ref = f"{registry.host}/{image['repository']}:{image['tag']}"
+        if image["name"] in missing:
+            results[image["name"]] = {"digest": "", "ref": "", "tag_ref": tag_ref, "changed": True, "seconds": 0.0}
+            continue
+        config = {k: image[v] for k, v in (("Entrypoint", "entrypoint"), ("Cmd", "cmd"), ("User", "user"),
+                                           ("Env", "env"), ("Labels", "labels"))}  # fmt: skip
+        cache_file = f"{cache_dir}/{image['repository'].replace('/', '_')}_{image['tag']}.json"
+        try:
+            result = ensure_image(registry, image["repository"], image["tag"], image["files"], config,
+                                  image["annotations"], cache_file, check_mode=check_mode)  # fmt: skip
+        except (RegistryError, OSError) as exc:
+            raise RegistryError(f"{image['repository']}:{image['tag']}: {exc}") from exc
+        digest = result["digest"]
+        result["ref"] = f"{registry.host}/{image['repository']}@{digest}" if digest else ""
+        result["tag_ref"] = tag_ref
+        results[image["name"]] = result
+    return results

@@ -93,7 +93,7 @@ def test_directories_are_created_and_corrected_once(tmp_path):
     first = file_tree.ensure_directories(wanted)
     assert first.created == [str(tmp_path / "state"), str(tmp_path / "state/etcd")] and first.changed
     assert oct(os.stat(tmp_path / "state/etcd").st_mode & 0o777) == "0o700"
-    os.chmod(tmp_path / "state/etcd", 0o755)
+    os.chmod(tmp_path / "state/etcd", 0o500)
     second = file_tree.ensure_directories(wanted)
     assert second.created == [] and second.fixed == [str(tmp_path / "state/etcd")]
     assert oct(os.stat(tmp_path / "state/etcd").st_mode & 0o777) == "0o700"

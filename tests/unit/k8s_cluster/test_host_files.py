@@ -45,3 +45,12 @@ def test_containerd_hosts_for_the_local_registry_and_each_mirrored_one():
     assert "server" not in mirrored
     secure = tomllib.loads(host_files.containerd_hosts("reg.example:443", False, {})[0]["content"])
     assert secure["server"] == "https://reg.example:443"
+
+
+def test_add_on_images_are_pushed_under_the_prefix_keyed_by_name():
+    images = [{"name": "coredns", "tag": "v1", "files": [{"dest": "/coredns", "src": "/b/coredns"}],
+               "entrypoint": ["/coredns"], "user": "65532:65532"}]  # fmt: skip
+    (spec,) = host_files.push_specs(images, "k8s-cluster")
+    assert spec["name"] == "coredns" and spec["repository"] == "k8s-cluster/coredns" and spec["tag"] == "v1"
+    assert spec["labels"] == {"org.opencontainers.image.title": "coredns", "org.opencontainers.image.version": "v1"}
+    assert spec["files"] == images[0]["files"] and spec["user"] == "65532:65532"

@@ -1,4 +1,4 @@
-"""module_utils.k8s_cluster.oci: deterministic layers, config and manifest (no registry needed)."""
+"""module_utils.k8s_cluster.oci: deterministic layers, config and manifest, input checks (no registry needed)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import io
 import json
 import os
 import tarfile
+
+import pytest
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import oci
 
@@ -63,3 +65,32 @@ def test_fingerprint_changes_when_a_source_file_changes(tmp_path):
     (tmp_path / "coredns").write_bytes(b"\x7fELF another binary")
     assert oci.fingerprint(items, {"User": "1"}, {}) != before
     assert oci.fingerprint(items, {"User": "2"}, {}) != oci.fingerprint(items, {"User": "1"}, {})
+
+
+def _image(key, src, repository="k8s-cluster/x", tag="v1"):
+    return {"name": key, "repository": repository, "tag": tag, "files": [{"dest": f"/{key}", "src": str(src)}],
+            "entrypoint": [], "cmd": [], "user": "", "env": [], "labels": {}, "annotations": {}}  # fmt: skip
+
+
+def test_every_image_is_checked_before_anything_is_pushed(tmp_path):
+    (tmp_path / "ok").write_bytes(b"x")
+    images = [_image("ok", tmp_path / "ok"), _image("bad", tmp_path / "ok", repository="Bad/Name"),
+              _image("gone", tmp_path / "gone", tag="-x")]  # fmt: skip
+    # Nothing listens there: an attempt to push would fail with a connection error, not these.
+    registry = oci.Registry("127.0.0.1:9", insecure=True, timeout=2)
+    with pytest.raises(oci.RegistryError) as err:
+        oci.ensure_images(registry, images, str(tmp_path / "cache"))
+    message = str(err.value)
+    assert "images[bad].repository 'Bad/Name' is not a valid repository name" in message
+    assert "images[gone].tag '-x' is not a valid tag" in message
+    assert f"k8s-cluster/x:-x: /gone: cannot read {tmp_path / 'gone'}" in message
+    assert not (tmp_path / "cache").exists()
+
+
+def test_check_mode_before_the_first_build_reports_a_change_without_a_digest(tmp_path):
+    registry = oci.Registry("127.0.0.1:9", insecure=True, timeout=2)
+    results = oci.ensure_images(registry, [_image("new", tmp_path / "not-built-yet")], str(tmp_path), check_mode=True)
+    assert results == {"new": {"digest": "", "ref": "", "tag_ref": "127.0.0.1:9/k8s-cluster/x:v1", "changed": True,
+                               "seconds": 0.0}}  # fmt: skip
+    with pytest.raises(oci.RegistryError, match="cannot read"):
+        oci.ensure_images(registry, [_image("new", tmp_path / "not-built-yet")], str(tmp_path))

@@ -271,7 +271,7 @@ def test_one_sbom_per_built_image_and_the_signing_inputs():
     assert sorted(files) == ["alertmanager.cdx.json", "prometheus.cdx.json"]
     names = {c["name"] for c in files["prometheus.cdx.json"]["components"]}
     assert {"github.com/prometheus/alertmanager", "github.com/prometheus/promtool"} <= names
-    pushed = [{"item": plan[0], "ref": "r/p@sha256:1"}, {"item": plan[1], "ref": "r/a@sha256:2"}]
+    pushed = {plan[0]["key"]: "r/p@sha256:1", plan[1]["key"]: "r/a@sha256:2"}
     assert ms.sign_inputs(pushed, "/out") == {
         "refs": {"prometheus": "r/p@sha256:1", "alertmanager": "r/a@sha256:2"},
         "sboms": {"prometheus": "/out/prometheus.cdx.json", "alertmanager": "/out/alertmanager.cdx.json"},
