@@ -300,6 +300,22 @@ def flags(options: dict) -> list[str]:
     return out
 
 
+def service_specs(services: list[dict], phase: str, log_dir: str, cluster: str) -> list[dict]:
+    """The components of one ``phase`` as k8s_cluster_service's ``services``, in start order."""
+    return [
+        {
+            "name": f"k8s-cluster-{svc['component']}",
+            "argv": [svc["binary"], *flags(svc.get("flags") or {})],
+            "files": svc.get("files") or [],
+            "log_file": f"{log_dir}/{svc['component']}.log",
+            "kill_mode": svc.get("kill_mode") or "control-group",
+            "description": f"k8s_cluster {svc['component']} ({cluster})",
+        }
+        for svc in services
+        if svc["phase"] == phase
+    ]
+
+
 def nth_ip(cidr: str, n: int) -> str:
     """The n-th address of a network: nth_ip("10.96.0.0/16", 1) == "10.96.0.1"."""
     net = ipaddress.ip_network(cidr, strict=False)

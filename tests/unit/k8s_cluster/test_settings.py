@@ -163,3 +163,20 @@ def test_build_report_says_built_cached_or_pending():
     assert lines[1] == "etcd v3.6.6: cached (its build took 44 s)"
     assert lines[2] == "traefik v3.6.12: would be built (not built yet)"
     assert lines[3] == "wall time of the builds: 430 s"
+
+
+def test_service_specs_of_one_phase_in_start_order():
+    services = [
+        {"component": "containerd", "phase": "control-plane", "binary": "/usr/bin/containerd", "kill_mode": "process",
+         "flags": {"config": "/etc/c.toml"}, "files": ["/etc/c.toml"]},
+        {"component": "kubelet", "phase": "node", "binary": "/opt/kubelet", "flags": {"v": None}, "files": []},
+        {"component": "etcd", "phase": "control-plane", "binary": "/opt/etcd", "flags": {"name": "n1"}, "files": []},
+    ]  # fmt: skip
+    specs = settings.service_specs(services, "control-plane", "/var/log/k", "c1")
+    assert [s["name"] for s in specs] == ["k8s-cluster-containerd", "k8s-cluster-etcd"]
+    assert specs[0] == {"name": "k8s-cluster-containerd", "argv": ["/usr/bin/containerd", "--config=/etc/c.toml"],
+                        "files": ["/etc/c.toml"], "log_file": "/var/log/k/containerd.log", "kill_mode": "process",
+                        "description": "k8s_cluster containerd (c1)"}  # fmt: skip
+    assert specs[1]["kill_mode"] == "control-group"
+    (node,) = settings.service_specs(services, "node", "/var/log/k", "c1")
+    assert node["argv"] == ["/opt/kubelet"]
