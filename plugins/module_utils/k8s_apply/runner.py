@@ -97,7 +97,6 @@ class Applier:
         api = config.new_client_from_config(config_file=kubeconfig, context=context or None)
         self.api = api
         self.dyn = dynamic.DynamicClient(api)
-        self.core = client.CoreV1Api(api)
         self.field_manager = field_manager
         self.force = force_conflicts
         self.check = check
@@ -107,6 +106,7 @@ class Applier:
         self.results: list[dict] = []
         self.rollouts: list[dict] = []
         self.namespaces_created: set[str] = set()
+        self._core = None
 
     # --- plumbing --------------------------------------------------------------------------
     def _res(self, api_version: str, kind: str):
@@ -118,6 +118,17 @@ class Applier:
             return res.get(name=name, namespace=namespace if res.namespaced else None).to_dict()
         except NotFoundError:
             return None
+
+    @property
+    def core(self):
+        """CoreV1Api, for pod logs only: importing it builds some 250 model classes (about a second),
+        so it is made when a failed rollout needs the logs; everything else goes through ``dyn``."""
+        if self._core is None:
+            self._core = client.CoreV1Api(self.api)
+        return self._core
+
+    def events(self, namespace: str, field_selector: str) -> list[dict]:
+        return self._res("v1", "Event").get(namespace=namespace, field_selector=field_selector).to_dict()["items"]
 
     def namespace_exists(self, namespace: str) -> bool:
         if namespace not in self.namespaces_seen:
@@ -179,8 +190,9 @@ class Applier:
 
     # --- rollouts ----------------------------------------------------------------------------
     def pods(self, namespace: str, match_labels: dict) -> list[dict]:
-        items = self.core.list_namespaced_pod(namespace, label_selector=_selector(match_labels)).items
-        return [self.api.sanitize_for_serialization(p) for p in items]
+        return (
+            self._res("v1", "Pod").get(namespace=namespace, label_selector=_selector(match_labels)).to_dict()["items"]
+        )
 
     def current_pods(self, live: dict, pods: list[dict]) -> list[dict]:
         """The pods of the workload's newest revision that are not being deleted.
@@ -266,10 +278,13 @@ class Applier:
             if rollout.pod_ready(pod):
                 continue
             name = pod["metadata"]["name"]
-            events = self.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
-            warnings = [e for e in events if e.type == "Warning"][-8:]
+            events = self.events(namespace, f"involvedObject.name={name}")
+            warnings = [e for e in events if e.get("type") == "Warning"][-8:]
             lines.append(f"--- pod {name}: phase {pod.get('status', {}).get('phase')}")
-            lines.extend(f"event {e.reason} (x{e.count or 1}): {(e.message or '').strip()}" for e in warnings)
+            lines.extend(
+                f"event {e.get('reason')} (x{e.get('count') or 1}): {(e.get('message') or '').strip()}"
+                for e in warnings
+            )
             for cs in (pod.get("status") or {}).get("containerStatuses") or []:
                 lines.append(f"--- {name}/{cs['name']}: last {log_lines} log lines:")
                 lines.append(self.last_logs(namespace, name, cs["name"], log_lines))
@@ -395,11 +410,11 @@ class Applier:
             pods = self.pods(namespace, obj["spec"]["selector"]["matchLabels"]) if live else []
             unhealthy = 0
             for pod in pods:
-                events = self.core.list_namespaced_event(
-                    namespace, field_selector=f"involvedObject.name={pod['metadata']['name']},reason=Unhealthy"
-                ).items
+                events = self.events(namespace, f"involvedObject.name={pod['metadata']['name']},reason=Unhealthy")
                 # Startup probes fail while a service boots; liveness/readiness failures are the news.
-                unhealthy += sum(e.count or 1 for e in events if not (e.message or "").startswith("Startup probe"))
+                unhealthy += sum(
+                    e.get("count") or 1 for e in events if not (e.get("message") or "").startswith("Startup probe")
+                )
             digests = sorted(
                 {
                     cs.get("imageID", "").split("@")[-1]
