@@ -105,4 +105,5 @@ class FilterModule:
             "monitoring_sbom_files": monitoring_sbom_files,
             "monitoring_stack_release": monitoring_stack_release,
             "monitoring_sign_inputs": ms.sign_inputs,
+            "monitoring_context_files": ms.context_files,
         }

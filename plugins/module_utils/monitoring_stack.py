@@ -533,6 +533,11 @@ def sbom_files(plan: list[dict], buildinfo_results: list[dict]) -> list[dict]:
     ]  # fmt: skip
 
 
+def context_files(plan: list[dict]) -> list[dict]:
+    """The build contexts of ``plan``'s images as one file_tree: ``<key>/<file>`` each."""
+    return [{**f, "path": f"{image['key']}/{f['path']}"} for image in plan for f in image["files"]]
+
+
 def sign_inputs(refs: dict[str, str], sbom_dir: str) -> dict:
     """The image_sign module's ``refs`` and ``sboms`` from the push's ``{key: ref by digest}``."""
     return {"refs": dict(refs), "sboms": {key: f"{sbom_dir}/{key}.cdx.json" for key in refs}}

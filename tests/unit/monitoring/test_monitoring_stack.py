@@ -181,6 +181,17 @@ def test_image_tags_follow_the_binaries_content():
     assert 'ENTRYPOINT ["/usr/local/bin/prometheus"]' in dockerfile
     unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64}, "/b")
     assert [p["built"] for p in unbuilt] == [True, False]
+    # Every image's context in one tree, each under its key; the push takes etc/ from there.
+    contexts = {f["path"] for f in ms.context_files(list(plan.values()))}
+    assert {
+        "prometheus/Dockerfile",
+        "prometheus/etc/passwd",
+        "alertmanager/etc/group",
+        "alertmanager/data/.keep",
+    } <= contexts
+    assert {e["src"] for e in plan["alertmanager"]["push"]["files"] if e["dest"] == "/etc/group"} == {
+        "/b/alertmanager/etc/group"
+    }
 
 
 def _targets(*health):
