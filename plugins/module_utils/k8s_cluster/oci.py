@@ -278,9 +278,12 @@ def ensure_images(registry: Registry, images: list[dict], cache_dir: str, check_
     whose files do not exist yet (before the first build) counts as changed, with no digest.
     Returns ``{name: result}`` in the given order; ``ref`` is the pull reference by digest.
     """
-    problems, missing = [], set()
+    problems, missing, seen = [], set(), set()
     for image in images:
         name = f"{image['repository']}:{image['tag']}"
+        if image["name"] in seen:
+            problems.append(f"images[{image['name']}] is given twice")
+        seen.add(image["name"])
         if not REPO_RE.match(image["repository"]):
             problems.append(
                 f"images[{image['name']}].repository {image['repository']!r} is not a valid repository name"

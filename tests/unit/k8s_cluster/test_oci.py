@@ -75,7 +75,7 @@ def _image(key, src, repository="k8s-cluster/x", tag="v1"):
 def test_every_image_is_checked_before_anything_is_pushed(tmp_path):
     (tmp_path / "ok").write_bytes(b"x")
     images = [_image("ok", tmp_path / "ok"), _image("bad", tmp_path / "ok", repository="Bad/Name"),
-              _image("gone", tmp_path / "gone", tag="-x")]  # fmt: skip
+              _image("gone", tmp_path / "gone", tag="-x"), _image("ok", tmp_path / "ok")]  # fmt: skip
     # Nothing listens there: an attempt to push would fail with a connection error, not these.
     registry = oci.Registry("127.0.0.1:9", insecure=True, timeout=2)
     with pytest.raises(oci.RegistryError) as err:
@@ -83,6 +83,7 @@ def test_every_image_is_checked_before_anything_is_pushed(tmp_path):
     message = str(err.value)
     assert "images[bad].repository 'Bad/Name' is not a valid repository name" in message
     assert "images[gone].tag '-x' is not a valid tag" in message
+    assert "images[ok] is given twice" in message
     assert f"k8s-cluster/x:-x: /gone: cannot read {tmp_path / 'gone'}" in message
     assert not (tmp_path / "cache").exists()
 
