@@ -14,7 +14,6 @@ class FilterModule:
             "k8s_cluster_binary_paths": settings.binary_paths,
             "k8s_cluster_build_components": settings.build_components,
             "k8s_cluster_downloads": settings.downloads,
-            "k8s_cluster_flags": settings.flags,
             "k8s_cluster_service_specs": settings.service_specs,
             "k8s_cluster_nth_ip": settings.nth_ip,
             "k8s_cluster_build_report": settings.build_report,
