@@ -86,12 +86,12 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, hadolint, aler
 # Go module proxy once (about 1.5 min cold on two cores); later runs find it (a stat).
 ALERT_RULES_ENVS := dev staging prod local
 ALERT_RULES_DIR := $(CURDIR)/build/lint/monitoring
-PROMTOOL_VERSION := $(shell sed -n 's/^monitoring_promtool_version: *//p' roles/monitoring/defaults/main.yml)
+# promtool is built as the images role builds it for the Prometheus image (its module's version).
+PROMTOOL_VERSION := $(shell sed -n '/^images_monitoring_versions:/,/^[^ ]/s/^  prometheus: *//p' roles/images/defaults/main.yml)
 PROMTOOL := /opt/goaltrajectory/tools/promtool/$(PROMTOOL_VERSION)/promtool
 
 $(PROMTOOL):
-	ansible-playbook playbooks/monitoring_promtool.yml -i inventories/dev \
-	  -e monitoring_output_dir=$(CURDIR)/build/rendered $(ANSIBLE_ARGS)
+	ansible-playbook playbooks/monitoring_promtool.yml -i inventories/dev $(ANSIBLE_ARGS)
 
 alert-rules: setup $(PROMTOOL) ## Render every environment's alert rules; promtool check + test them
 	@mkdir -p $(CURDIR)/build/lint

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import image_results
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_k8s as mk
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_stack as ms
@@ -47,9 +48,24 @@ def monitoring_stack_files(services, settings):
     return _wrap(ms.compose_files, dict(services), settings)
 
 
-def monitoring_image_plan(images, components, tools_dir, prefix, checksums, build_dir):
-    """The monitoring images to build: binaries, content-derived tag, build-context files, registry layer."""
-    return _wrap(ms.image_plan, images, components, tools_dir, prefix, checksums, build_dir)
+def monitoring_image_plan(images, components, tools_dir, repository, checksums, environment):
+    """The monitoring images the images role builds: binaries, content-derived and environment tags, build context."""
+    return _wrap(ms.image_plan, images, components, tools_dir, repository, checksums, environment)
+
+
+def monitoring_image_refs(text, explicit, keys, source, environment, require_digest, missing_ok=False):
+    """``{key: reference}`` of the stack's images (keys as its settings name them, alert_receiver) from the
+    images role's results file (its text; names with dashes, alert-receiver) and ``monitoring_images``."""
+    names = {key: key.replace("_", "-") for key in keys}
+    try:
+        refs = image_results.choose(
+            image_results.parse(text, source), dict(explicit or {}), list(names.values()), source=source,
+            variable="monitoring_images", environment=environment, require_digest=bool(require_digest),
+            missing_ok=bool(missing_ok),
+        )  # fmt: skip
+    except image_results.ImageRefError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+    return {key: refs[name] for key, name in names.items()}
 
 
 def monitoring_app_networks(services, settings):
@@ -104,6 +120,8 @@ class FilterModule:
             "monitoring_k8s_tree_files": monitoring_k8s_tree_files,
             "monitoring_sbom_files": monitoring_sbom_files,
             "monitoring_stack_release": monitoring_stack_release,
-            "monitoring_sign_inputs": ms.sign_inputs,
+            "monitoring_image_actions": ms.image_actions,
+            "monitoring_image_refs": monitoring_image_refs,
+            "monitoring_published_images": ms.published_images,
             "monitoring_context_files": ms.context_files,
         }

@@ -397,12 +397,15 @@ def dockerfile(spec: dict) -> str:
 
 
 def image_plan(
-    images: dict, components: dict, tools_dir: str, prefix: str, checksums: dict, build_dir: str
+    images: dict, components: dict, tools_dir: str, repository: str, checksums: dict, environment: str
 ) -> list[dict]:
-    """What to build: per image its binaries (path on this host), a tag from their content, its files.
+    """What to build: per image its binaries (path on this host), its tags, its build context.
 
-    ``checksums`` maps a component key to its binary's sha256 (empty when not built yet, in check
-    mode: the image is then reported as not built).
+    ``name`` (the key with dashes) names the image under ``repository`` and in the images role's
+    results file. Tags: ``<version>-<hash of the Dockerfile and what the binaries are built from>``,
+    so an unchanged program costs no build, and ``<environment>``, which a promotion moves.
+    ``checksums`` maps a component key to what its binary is built from (empty when not built yet,
+    in check mode: the image is then reported as not built).
     """
     plan = []
     for key, spec in sorted(images.items()):
@@ -417,18 +420,20 @@ def image_plan(
                 main = comp
         if main is None:
             raise mr.MonitoringError(
-                f"__monitoring_images.{key}: entrypoint {spec['entrypoint']!r} is none of its binaries"
+                f"__images_monitoring_images.{key}: entrypoint {spec['entrypoint']!r} is none of its binaries"
             )
-        built = all(checksums.get(k) for k in spec["binaries"])
-        repository = f"{prefix}/{key.replace('_', '-')}"
+        name = key.replace("_", "-")
+        repo = f"{repository}/{name}"
         tag = f"{main['version']}-{digest.hexdigest()[:12]}"
         plan.append(
             {
                 "key": key,
-                "repository": repository,
+                "name": name,
+                "repository": repo,
                 "tag": tag,
-                "ref": f"{repository}:{tag}",
-                "built": built,
+                "ref": f"{repo}:{tag}",
+                "tags": [f"{repo}:{tag}", f"{repo}:{environment}"],
+                "built": all(checksums.get(k) for k in spec["binaries"]),
                 "binaries": binaries,
                 "files": [
                     {"path": "Dockerfile", "content": dockerfile(spec)},
@@ -436,30 +441,32 @@ def image_plan(
                     {"path": "etc/group", "content": GROUP},
                 ]
                 + ([{"path": "data/.keep", "content": ""}] if spec["data"] else []),
-                # The same image as one layer for a registry (k8s_cluster_image), no engine needed.
-                "push": {
-                    "name": key,
-                    "repository": repository,
-                    "tag": tag,
-                    "files": [
-                        {"dest": f"/usr/local/bin/{b['name']}", "src": b["src"], "mode": "0755"} for b in binaries
-                    ]
-                    + [
-                        {"dest": f"/etc/{f}", "src": f"{build_dir}/{key}/etc/{f}", "mode": "0644"}
-                        for f in ("passwd", "group")
-                    ]
-                    + (
-                        [{"dest": "/data", "type": "dir", "mode": "0755", "uid": 65534, "gid": 65534}]
-                        if spec["data"]
-                        else []
-                    ),
-                    "entrypoint": [f"/usr/local/bin/{spec['entrypoint']}"],
-                    "user": NOBODY,
-                    "labels": {"org.opencontainers.image.title": repository, "org.opencontainers.image.version": tag},
-                },
             }
         )
     return plan
+
+
+def image_actions(plan: list[dict], found: list[dict]) -> dict:
+    """Which built images of ``plan`` the engine lacks (``build``: no image has the content tag) and which
+    need their environment tag put on (``tag``: it is missing or on another image). ``found``: the
+    ``images`` of community.docker.docker_image_info for the plan's content tags."""
+    ids = {tag: image.get("Id") for image in found for tag in image.get("RepoTags") or []}
+    ready = [p for p in plan if p["built"]]
+    return {
+        "build": [p for p in ready if p["ref"] not in ids],
+        "tag": [p for p in ready if p["ref"] not in ids or ids.get(p["tags"][1]) != ids[p["ref"]]],
+    }
+
+
+def published_images(plan: list[dict], found: list[dict]) -> dict:
+    """The images present in the engine as image_publish (push) and the results file take them:
+    ``{name: {service, dev, ref, tags, id}}``, ``service`` being ``monitoring``."""
+    ids = {tag: image.get("Id", "") for image in found for tag in image.get("RepoTags") or []}
+    return {
+        p["name"]: {"service": "monitoring", "dev": False, "ref": p["ref"], "tags": p["tags"], "id": ids[p["ref"]]}
+        for p in plan
+        if p["ref"] in ids
+    }
 
 
 def target_problems(answer: Any) -> list[str]:
@@ -520,24 +527,19 @@ def go_sbom(image: str, version: str, buildinfos: list[str]) -> dict:
 
 
 def sbom_files(plan: list[dict], buildinfo_results: list[dict]) -> list[dict]:
-    """``[{path, content}]``: ``<image key>.cdx.json`` per built image of the plan, from the results of
+    """``[{path, content}]``: ``<image name>.cdx.json`` per built image of the plan, from the results of
     ``go version -m`` over its binaries (a loop over ``plan | subelements('binaries')``)."""
     texts: dict[str, list[str]] = {}
     for result in buildinfo_results:
-        texts.setdefault(result["item"][0]["key"], []).append(result["stdout"])
+        texts.setdefault(result["item"][0]["name"], []).append(result["stdout"])
     return [
-        {"path": f"{image['key']}.cdx.json",
-         "content": json.dumps(go_sbom(image["repository"], image["tag"], texts[image["key"]]), indent=1) + "\n"}
+        {"path": f"{image['name']}.cdx.json",
+         "content": json.dumps(go_sbom(image["repository"], image["tag"], texts[image["name"]]), indent=1) + "\n"}
         for image in plan
-        if image.get("built") and image["key"] in texts
+        if image.get("built") and image["name"] in texts
     ]  # fmt: skip
 
 
 def context_files(plan: list[dict]) -> list[dict]:
     """The build contexts of ``plan``'s images as one file_tree: ``<key>/<file>`` each."""
     return [{**f, "path": f"{image['key']}/{f['path']}"} for image in plan for f in image["files"]]
-
-
-def sign_inputs(refs: dict[str, str], sbom_dir: str) -> dict:
-    """The image_sign module's ``refs`` and ``sboms`` from the push's ``{key: ref by digest}``."""
-    return {"refs": dict(refs), "sboms": {key: f"{sbom_dir}/{key}.cdx.json" for key in refs}}

@@ -10,6 +10,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def release_digests(fill):
+    """A made-up release by digest, as the render-only tests pass it instead of running the images
+    play: the app's images (k8s_images) and the Kubernetes monitoring stack's (monitoring_images)."""
+
+    def refs(names):
+        return {name: f"registry.example.com/goaltrajectory/{name}@sha256:{fill * 64}" for name in names}
+
+    return {
+        "k8s_images": refs(("backend", "frontend", "chromadb", "postgres")),
+        "monitoring_images": refs(("prometheus", "alertmanager", "alert-receiver", "kube-state-metrics",
+                                   "postgres-exporter")),
+    }  # fmt: skip
+
+
 def assert_failed_unchanged(result, named):
     """The play failed, its output names the variable, and its recap shows changed=0."""
     output = result.stdout + result.stderr

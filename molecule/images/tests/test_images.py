@@ -59,6 +59,11 @@ def _catalog() -> dict:
 
 CATALOG = _catalog()
 NAMES = tuple(CATALOG)
+# The monitoring stack's images (images_monitoring, on by default), by their results-file names.
+MONITORING = tuple(
+    key.replace("_", "-")
+    for key in yaml.safe_load((PROJECT / "roles/images/vars/main.yml").read_text())["__images_monitoring_images"]
+)
 
 
 def _docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -89,7 +94,7 @@ def test_every_catalog_image_built(results):
     assert "worker" in NAMES
     dev_stages = [f"{n}-dev" for n, svc in CATALOG.items() if svc["dev"] and svc["dev"]["target"]]
     assert dev_stages == ["frontend-dev"]
-    assert sorted(results["images"]) == sorted([*NAMES, *dev_stages])
+    assert sorted(results["images"]) == sorted([*NAMES, *dev_stages, *MONITORING])
 
 
 def test_healthcheck_derived_from_the_catalog(image):
@@ -379,7 +384,31 @@ def test_promotion_results_file():
     staging = json.loads((RESULTS_DIR / "staging.json").read_text())
     assert staging["environment"] == "staging"
     assert staging["promoted_from"] == "dev"
-    assert sorted(staging["refs"]) == sorted(NAMES)
+    assert sorted(staging["refs"]) == sorted([*NAMES, *MONITORING])
+
+
+@pytest.mark.parametrize("name", MONITORING)
+def test_monitoring_images_built_pushed_and_promoted_with_the_apps(name, results):
+    """One program on an empty base, as nobody, no shell; pushed under its content and environment tags and
+    promoted by digest with the app's images."""
+    assert len(MONITORING) == 7 and "kube-state-metrics" in MONITORING
+    built = results["images"][name]
+    content_tag, env_tag = (ref.rsplit(":", 1)[1] for ref in built["tags"])
+    assert env_tag == "dev" and built["ref"] == f"{REGISTRY}/goaltrajectory/{name}:{content_tag}"
+    digest = _manifest_digest(name, "dev")
+    assert _manifest_digest(name, content_tag) == digest == _manifest_digest(name, "staging")
+    dev_refs = json.loads((RESULTS_DIR / "dev.json").read_text())["refs"]
+    staging_refs = json.loads((RESULTS_DIR / "staging.json").read_text())["refs"]
+    assert dev_refs[name] == staging_refs[name] == f"{REGISTRY}/goaltrajectory/{name}@{digest}"
+    config = _inspect(built["id"])["Config"]
+    assert config["User"] == "65534:65534"
+    files = {p for p, member in _files(built["id"]).items() if not member.isdir()}
+    programs = {p for p in files if p.startswith("/usr/local/bin/")}
+    assert config["Entrypoint"][0] in programs and len(programs) == (2 if name == "prometheus" else 1)
+    # Besides the programs: its users and groups, a data directory, and what the engine puts in every container.
+    engine = {"/.dockerenv", "/dev/console", "/etc/hostname", "/etc/hosts", "/etc/mtab", "/etc/resolv.conf"}
+    assert files - programs - engine <= {"/etc/passwd", "/etc/group", "/data/.keep"}, files
+    assert not _on_path(files, SHELLS + PACKAGE_MANAGERS, ["/bin", "/usr/bin", "/usr/local/bin"])
 
 
 def test_second_run_built_nothing():

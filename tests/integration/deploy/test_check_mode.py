@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import sys
 
-from ..conftest import ROOT
+from ..conftest import ROOT, release_digests
 
 sys.path.insert(0, str(ROOT / "molecule" / "shared"))
 import check_mode
 
 VAULT = ROOT / "molecule" / "k8s" / "vault-pass.txt"
-DIGESTS = {name: f"registry.example.com/goaltrajectory/{name}@sha256:{'d' * 64}" for name in
-           ("backend", "frontend", "chromadb", "postgres")}  # fmt: skip
+RELEASE = release_digests("d")
+DIGESTS = RELEASE["k8s_images"]
 WATCHED = ["/srv/goaltrajectory", "/etc/docker", "/var/lib/goaltrajectory/images", str(ROOT / "build")]
 
 
@@ -36,7 +36,7 @@ def test_prod_render_only_check_mode_reports_and_writes_nothing(run_playbook, tm
     files = check_mode.files_state(*WATCHED)
     result = run_playbook(
         ROOT / "deploy.yml", "-i", "inventories/prod", "--check", "--diff", "--vault-id", f"test@{VAULT}",
-        "-e", "k8s_apply=false", "-e", f"k8s_output_dir={out}", "-e", json.dumps({"k8s_images": DIGESTS}),
+        "-e", "k8s_apply=false", "-e", f"k8s_output_dir={out}", "-e", json.dumps(RELEASE),
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]

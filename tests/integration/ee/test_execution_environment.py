@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ..conftest import release_digests
 from ..images.test_signing import _push_image
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,8 +38,8 @@ GOLDEN = "gt-golden/python:3.11-bookworm"
 VAULT = "molecule/k8s/vault-pass.txt"
 KUBECONFIG = Path("/etc/k8s-cluster/kubeconfigs/admin.conf")
 NAMESPACE = "goaltrajectory-ee"
-DIGESTS = {name: f"registry.example.com/goaltrajectory/{name}@sha256:{'c' * 64}" for name in
-           ("backend", "frontend", "chromadb", "postgres")}  # fmt: skip
+RELEASE = release_digests("c")
+DIGESTS = RELEASE["k8s_images"]
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # ansible-runner's event markers (ESC[K, base64 and cursor moves) around each line of stdout.
 MARKERS = re.compile(r"\x1b\[K[A-Za-z0-9+/=]*\x1b\[\d+D|\x1b\[K")
@@ -131,7 +132,7 @@ def test_image_carries_the_collection_and_what_its_roles_need(ee):
 
 
 def test_navigator_renders_and_validates_prod_with_the_installed_collection(ee, project):
-    digests = yaml.safe_dump({"k8s_images": DIGESTS}, default_flow_style=True).strip()
+    digests = yaml.safe_dump(RELEASE, default_flow_style=True).strip()
     args = ["-i", "inventories/prod", "-e", "k8s_apply=false", "-e", digests]
     rc, output = navigator(project, *args)
     assert rc != 0, "the prod secrets must not decrypt without a vault password"
@@ -186,7 +187,8 @@ def deploy_local(project, credential):
         project, "-i", "inventories/local", "--limit", "clusters",
         "-e", "k8s_kubeconfig=/runner/kubeconfig/config", "-e", f"k8s_namespace={NAMESPACE}",
         "-e", "k8s_ingress_host=ee.goaltrajectory.localhost", "-e", "k8s_ingress_url=http://ee.goaltrajectory.localhost:30080",
-        # The cluster's monitoring stack is built (Go) and pushed from the cluster host, not the EE.
+        # The app into a namespace of its own: the cluster's one monitoring stack (watching the local
+        # inventory's namespace) stays as the host's deploy left it.
         "-e", "monitoring_enabled=false",
         "-e", json.dumps({"k8s_verify_signatures": True, "k8s_cosign": "/usr/local/bin/cosign",
                           "k8s_verify_insecure_registries": ["127.0.0.1:5000"]}),

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ..conftest import release_digests
+
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 VAULT = ROOT / "molecule" / "k8s" / "vault-pass.txt"
-DIGESTS = {name: f"registry.example.com/goaltrajectory/{name}@sha256:{'c' * 64}" for name in
-           ("backend", "frontend", "chromadb", "postgres")}  # fmt: skip
+RELEASE = release_digests("c")
+DIGESTS = RELEASE["k8s_images"]
 
 
 def run(argv, cwd, env=None):
@@ -63,7 +65,7 @@ def test_installed_copy_renders_prod_with_the_vault_passed_explicitly(tarball, t
     assert (installed / "deploy.yml").is_file(), install.stdout
     argv = [BIN / "ansible-playbook", str(installed / "deploy.yml"), "-i", str(installed / "inventories/prod"),
             "-e", "k8s_apply=false", "-e", f"k8s_output_dir={tmp_path / 'out'}",
-            "-e", yaml.safe_dump({"k8s_images": DIGESTS}, default_flow_style=True).strip(),
+            "-e", yaml.safe_dump(RELEASE, default_flow_style=True).strip(),
             "-e", f"ansible_python_interpreter={sys.executable}"]  # fmt: skip
     without_vault = run(argv, cwd=tmp_path, env=env)
     assert without_vault.returncode != 0, "the prod secrets must not decrypt without a vault password"

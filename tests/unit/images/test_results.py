@@ -86,3 +86,13 @@ def test_registry_scheme_and_refs():
     assert registry.Registry("registry.example.com").scheme == "https"
     assert registry.Registry("registry.example.com", insecure=True).scheme == "http"
     assert registry.split_ref("r:5000/gt/backend:dev") == ("r:5000", "gt/backend", "dev")
+
+
+def test_monitoring_images_are_recorded_and_promoted_with_the_apps():
+    tags = ["r:5000/gt/prometheus:v3-a", "r:5000/gt/prometheus:dev"]
+    monitoring = {"prometheus": {"service": "monitoring", "dev": False, "ref": tags[0], "tags": tags, "id": "sha256:9"}}
+    build = {**BUILD, "images": {**BUILD["images"], **monitoring}}
+    pushed = {"backend": DIGEST, "prometheus": "r:5000/gt/prometheus@sha256:" + "f" * 64}
+    doc = results.document(build, {"backend": CHECK}, pushed, environment="dev", registry="r:5000")
+    assert doc["refs"]["prometheus"] == pushed["prometheus"]
+    assert doc["images"]["prometheus"]["tags"][1].endswith(":dev") and "policy" not in doc["images"]["prometheus"]

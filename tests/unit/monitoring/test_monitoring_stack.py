@@ -163,15 +163,17 @@ SPECS = {
 
 def test_image_tags_follow_the_binaries_content():
     sums = {"prometheus": "a" * 64, "promtool": "b" * 64, "alertmanager": "c" * 64}
-    plan = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", sums, "/b")}
-    again = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", dict(sums), "/b")}
+    plan = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", sums, "dev")}
+    again = {p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", dict(sums), "dev")}
     changed = {
-        p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {**sums, "promtool": "d" * 64}, "/b")
+        p["key"]: p for p in ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {**sums, "promtool": "d" * 64}, "dev")
     }
     assert plan["prometheus"]["tag"] == again["prometheus"]["tag"] and plan["prometheus"]["tag"].startswith("v1-")
     assert changed["prometheus"]["tag"] != plan["prometheus"]["tag"]
     assert changed["alertmanager"]["tag"] == plan["alertmanager"]["tag"]
     assert plan["prometheus"]["ref"] == f"gtm/prometheus:{plan['prometheus']['tag']}"
+    # The environment tag is what a promotion moves.
+    assert plan["prometheus"]["tags"] == [plan["prometheus"]["ref"], "gtm/prometheus:dev"]
     assert [b["src"] for b in plan["prometheus"]["binaries"]] == [
         "/opt/t/prometheus/v1/prometheus",
         "/opt/t/promtool/v1/promtool",
@@ -179,9 +181,9 @@ def test_image_tags_follow_the_binaries_content():
     dockerfile = next(f["content"] for f in plan["prometheus"]["files"] if f["path"] == "Dockerfile")
     assert "FROM scratch" in dockerfile and "USER 65534:65534" in dockerfile
     assert 'ENTRYPOINT ["/usr/local/bin/prometheus"]' in dockerfile
-    unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64}, "/b")
+    unbuilt = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "gtm", {"alertmanager": "c" * 64}, "dev")
     assert [p["built"] for p in unbuilt] == [True, False]
-    # Every image's context in one tree, each under its key; the push takes etc/ from there.
+    # Every image's context in one tree, each under its key.
     contexts = {f["path"] for f in ms.context_files(list(plan.values()))}
     assert {
         "prometheus/Dockerfile",
@@ -189,8 +191,27 @@ def test_image_tags_follow_the_binaries_content():
         "alertmanager/etc/group",
         "alertmanager/data/.keep",
     } <= contexts
-    assert {e["src"] for e in plan["alertmanager"]["push"]["files"] if e["dest"] == "/etc/group"} == {
-        "/b/alertmanager/etc/group"
+
+
+def test_image_actions_build_what_is_missing_and_tag_what_is_not_tagged_for_the_environment():
+    sums = {"prometheus": "a" * 64, "promtool": "b" * 64}
+    plan = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "r:5000/gt", sums, "dev")
+    prom, alert = plan[1], plan[0]  # sorted by key: alertmanager (not built: no checksum), prometheus
+    assert (prom["key"], prom["built"], alert["built"]) == ("prometheus", True, False)
+    assert ms.image_actions(plan, []) == {"build": [prom], "tag": [prom]}
+    tagged = [{"Id": "sha256:1", "RepoTags": prom["tags"]}]
+    assert ms.image_actions(plan, tagged) == {"build": [], "tag": []}
+    # The environment tag on another image (an older build): tag, no build.
+    assert ms.image_actions(plan, [{"Id": "sha256:1", "RepoTags": [prom["ref"]]}]) == {"build": [], "tag": [prom]}
+    published = ms.published_images(plan, tagged)
+    assert published == {
+        "prometheus": {
+            "service": "monitoring",
+            "dev": False,
+            "ref": prom["ref"],
+            "tags": prom["tags"],
+            "id": "sha256:1",
+        }
     }
 
 
@@ -268,9 +289,9 @@ def test_the_sbom_refuses_what_is_not_go_build_information():
 
 def test_one_sbom_per_built_image_and_the_signing_inputs():
     plan = [
-        {"key": "prometheus", "repository": "gt/prometheus", "tag": "v3-a", "built": True},
-        {"key": "alertmanager", "repository": "gt/alertmanager", "tag": "v0-b", "built": True},
-        {"key": "kube_state_metrics", "repository": "gt/ksm", "tag": "v2-c", "built": False},
+        {"name": "prometheus", "repository": "gt/prometheus", "tag": "v3-a", "built": True},
+        {"name": "alertmanager", "repository": "gt/alertmanager", "tag": "v0-b", "built": True},
+        {"name": "kube-state-metrics", "repository": "gt/ksm", "tag": "v2-c", "built": False},
     ]
     second = BUILDINFO.replace("alertmanager", "promtool")
     results = [
@@ -282,11 +303,6 @@ def test_one_sbom_per_built_image_and_the_signing_inputs():
     assert sorted(files) == ["alertmanager.cdx.json", "prometheus.cdx.json"]
     names = {c["name"] for c in files["prometheus.cdx.json"]["components"]}
     assert {"github.com/prometheus/alertmanager", "github.com/prometheus/promtool"} <= names
-    pushed = {plan[0]["key"]: "r/p@sha256:1", plan[1]["key"]: "r/a@sha256:2"}
-    assert ms.sign_inputs(pushed, "/out") == {
-        "refs": {"prometheus": "r/p@sha256:1", "alertmanager": "r/a@sha256:2"},
-        "sboms": {"prometheus": "/out/prometheus.cdx.json", "alertmanager": "/out/alertmanager.cdx.json"},
-    }
 
 
 def test_the_stack_release_names_the_services_and_changes_with_any_file():
@@ -305,3 +321,28 @@ def test_the_stack_release_needs_the_compose_file():
     files = [f for f in ms.compose_files(services(), settings()) if f["path"] != "docker-compose.yml"]
     with pytest.raises(mr.MonitoringError, match=r"no docker-compose\.yml"):
         ms.stack_release(files, IMAGES)
+
+
+def test_the_stack_takes_its_images_from_the_images_roles_results_file_by_name():
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.goaltrajectory.platform.plugins.filter.monitoring import monitoring_image_refs
+
+    digest = "r:5000/goaltrajectory/{}@sha256:" + "e" * 64
+    text = json.dumps({"refs": {"backend": "x", "prometheus": digest.format("prometheus"),
+                                "alert-receiver": digest.format("alert-receiver")}})  # fmt: skip
+    keys = ["prometheus", "alert_receiver"]
+    refs = monitoring_image_refs(text, {}, keys, "prod.json", "prod", True)
+    assert refs == {"prometheus": digest.format("prometheus"), "alert_receiver": digest.format("alert-receiver")}
+    assert monitoring_image_refs(text, {"prometheus": "p@sha256:1"}, keys, "prod.json", "prod", True)["prometheus"] == (
+        "p@sha256:1"
+    )
+    with pytest.raises(AnsibleFilterError, match=r"alertmanager: no image reference \(prod.json has none and "
+                                                 r"monitoring_images does not set it\)"):  # fmt: skip
+        monitoring_image_refs(text, {}, [*keys, "alertmanager"], "prod.json", "prod", True)
+    with pytest.raises(AnsibleFilterError, match=r"prometheus: gt/prometheus:v1 .* is not pinned by digest"):
+        monitoring_image_refs(text, {"prometheus": "gt/prometheus:v1"}, keys, "prod.json", "prod", True)
+    # Check mode before the first build: stand-ins, nothing fails.
+    assert monitoring_image_refs("", {}, ["alertmanager"], "(no file)", "dev", False, True) == {
+        "alertmanager": "not-built-yet.invalid/alertmanager:check-mode"
+    }
