@@ -222,9 +222,12 @@ def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_sta
         ({"monitoring_retention": "forever"}, "monitoring_retention"),
         ({"monitoring_host_ports": {"prometheus": 0, "alertmanager": 9093, "alert_receiver": 9095}},
          "monitoring_host_ports.prometheus"),
+        # The images play's results file is where the images come from: none there, none deployed.
+        ({"monitoring_images_file": "/nonexistent/dev.json"},
+         "prometheus: no image reference (/nonexistent/dev.json does not exist and monitoring_images does not set it)"),
     ],
 )  # fmt: skip
 def test_bad_input_fails_naming_the_variable_before_any_change(run_playbook, extra, named):
     result = run_playbook("playbooks/monitoring.yml", "-i", "inventories/dev", "-e", json.dumps(extra))
     output = assert_failed_unchanged(result, named)
-    assert "Build the monitoring programs" not in output
+    assert "TASK [goaltrajectory.platform.monitoring : Write the monitoring Compose project" not in output
