@@ -72,11 +72,16 @@ def check(
         config = subprocess.run([*argv, "config", "--quiet"], cwd=staging, capture_output=True, text=True, check=False)
         if config.returncode != 0:
             raise CheckError(f"docker compose config: {(config.stderr or config.stdout).strip()}")
-        result = engine.lint(
-            compose_projects=[[os.path.join(staging, f) for f in compose_files]],
-            fail_on="error",
-            images=engine.ImageInspector(docker),
-        )
+        inspector = engine.ImageInspector(docker)
+        try:
+            result = engine.lint(
+                compose_projects=[[os.path.join(staging, f) for f in compose_files]],
+                fail_on="error",
+                images=inspector,
+            )
+        finally:
+            # The containers it created to read the images (never started) go with it.
+            inspector.close()
         if result["failed"]:
             errors = [f"{f['rule']}: {f['message']}" for f in result["findings"] if f["severity"] == "error"]
             raise CheckError("probe_lint found errors in the staged files: " + "; ".join(errors))

@@ -14,6 +14,7 @@ import tarfile
 import uuid
 
 import pytest
+import yaml
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import engine
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes.images import ImageInspector
@@ -125,3 +126,24 @@ def test_image_healthcheck_satisfies_service_healthy(image, image_with_healthche
     assert rule not in _rules(engine.lint(definitions=[project(image_with_healthcheck)]))
     # Without image checks the image's HEALTHCHECK is unknown, so the dependency is flagged.
     assert rule in _rules(engine.lint(definitions=[project(image_with_healthcheck)], check_images=False))
+
+
+def test_the_compose_check_leaves_no_probe_container_behind(image, tmp_path):
+    """compose_check lints the staged project with the images' files (a container created per image,
+    never started): those containers are removed with the check, whether it passes or not."""
+    from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check
+
+    def leftovers():
+        ps = ["docker", "ps", "-aq", "--filter", f"ancestor={image}"]
+        return subprocess.run(ps, capture_output=True, text=True, check=True).stdout.split()
+
+    for test, fails in ((["CMD", "wget", "-q", "http://localhost/"], False), (["CMD", "curl"], True)):
+        content = yaml.safe_dump(_compose(image, test))
+        files = [{"path": "docker-compose.yml", "content": content}]
+        args = (files, ["docker-compose.yml"], f"probes-{uuid.uuid4().hex[:6]}", {"web": image})
+        if fails:
+            with pytest.raises(compose_check.CheckError, match="compose-healthcheck-binary-missing"):
+                compose_check.check(*args, cache_file=str(tmp_path / "cache.json"))
+        else:
+            assert compose_check.check(*args, cache_file=str(tmp_path / "cache.json"))["cached"] is False
+        assert leftovers() == [], test
