@@ -446,11 +446,16 @@ def image_plan(
     return plan
 
 
+def _ids_by_tag(found: list[dict]) -> dict[str, str]:
+    """Tag -> image ID, from the ``images`` of community.docker.docker_image_info."""
+    return {tag: image.get("Id", "") for image in found for tag in image.get("RepoTags") or []}
+
+
 def image_actions(plan: list[dict], found: list[dict]) -> dict:
     """Which built images of ``plan`` the engine lacks (``build``: no image has the content tag) and which
     need their environment tag put on (``tag``: it is missing or on another image). ``found``: the
     ``images`` of community.docker.docker_image_info for the plan's content tags."""
-    ids = {tag: image.get("Id") for image in found for tag in image.get("RepoTags") or []}
+    ids = _ids_by_tag(found)
     ready = [p for p in plan if p["built"]]
     return {
         "build": [p for p in ready if p["ref"] not in ids],
@@ -461,7 +466,7 @@ def image_actions(plan: list[dict], found: list[dict]) -> dict:
 def published_images(plan: list[dict], found: list[dict]) -> dict:
     """The images present in the engine as image_publish (push) and the results file take them:
     ``{name: {service, dev, ref, tags, id}}``, ``service`` being ``monitoring``."""
-    ids = {tag: image.get("Id", "") for image in found for tag in image.get("RepoTags") or []}
+    ids = _ids_by_tag(found)
     return {
         p["name"]: {"service": "monitoring", "dev": False, "ref": p["ref"], "tags": p["tags"], "id": ids[p["ref"]]}
         for p in plan
