@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import image_results
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_dashboards as md
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_k8s as mk
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_stack as ms
@@ -68,6 +69,11 @@ def monitoring_image_refs(text, explicit, keys, source, environment, require_dig
     return {key: refs[name] for key, name in names.items()}
 
 
+def monitoring_dashboard_files(services, settings, prometheus_url):
+    """The Perses project, datasource and services dashboard as provisioning files (``dashboards/*.json``)."""
+    return _wrap(md.files, dict(services), settings, prometheus_url)
+
+
 def monitoring_app_networks(services, settings):
     """The app project's networks the monitoring Compose project joins (external to it)."""
     return _wrap(ms.app_networks, dict(services), settings)
@@ -111,6 +117,7 @@ class FilterModule:
         return {
             "monitoring_rule_files": monitoring_rule_files,
             "monitoring_stack_files": monitoring_stack_files,
+            "monitoring_dashboard_files": monitoring_dashboard_files,
             "monitoring_image_plan": monitoring_image_plan,
             "monitoring_k8s_objects": monitoring_k8s_objects,
             "monitoring_endpoints": mk.endpoints,

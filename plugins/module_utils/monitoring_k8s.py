@@ -26,12 +26,13 @@ import re
 from typing import Any
 
 from . import k8s_tree
+from . import monitoring_dashboards as md
 from . import monitoring_rules as mr
 from . import monitoring_stack as ms
 
 PORTS = {"prometheus": 9090, "alertmanager": 9093, "alert_receiver": 9095, "kube_state_metrics": 8080,
-         "postgres_exporter": 9187}  # fmt: skip
-PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "kube_state_metrics", "postgres_exporter")
+         "postgres_exporter": 9187, "perses": 8080}  # fmt: skip
+PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "kube_state_metrics", "postgres_exporter", "perses")
 PART_OF = "goaltrajectory-monitoring"
 MANAGED_BY = "goaltrajectory-platform"
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -64,6 +65,7 @@ SETTINGS = {
     "dns_pod_labels",
     "prometheus_job",
     "rules",
+    "dashboards",
     "postgres_db",
     "postgres_user",
     "postgres_password_set",
@@ -100,8 +102,9 @@ def settings(raw: Any) -> dict:
             raise _fail(f"k8s_apiserver_endpoints[{i}]", f"must be {{ip, port}}, got {ep!r}") from exc
         if not 1 <= port <= 65535:
             raise _fail(f"k8s_apiserver_endpoints[{i}].port", f"must be a port number, got {port}")
-    if not isinstance(out.get("rules"), list):
-        raise _fail("rules", "must be the rendered rule files")
+    for key in ("rules", "dashboards"):
+        if not isinstance(out.get(key), list):
+            raise _fail(key, f"must be the rendered {key[:-1]} files")
     return out
 
 
@@ -158,6 +161,7 @@ class _Objects:
             ("kube-state-metrics", True),
             ("alertmanager", False),
             ("alert-receiver", False),
+            ("perses", False),
             *exporters,
         ):
             self.add(
@@ -279,7 +283,7 @@ class _Objects:
         self._policy(
             "prometheus",
             self._pods("prometheus")["podSelector"],
-            ingress=[{"from": via_apiserver, "ports": [tcp(PORTS["prometheus"])]}],
+            ingress=[{"from": [*via_apiserver, self._pods("perses")], "ports": [tcp(PORTS["prometheus"])]}],
             egress=[
                 {"to": [app_pods], "ports": [tcp(p) for p in metrics_ports]},
                 {"to": [self._pods("kube-state-metrics")], "ports": [tcp(PORTS["kube_state_metrics"])]},
@@ -328,6 +332,15 @@ class _Objects:
                 ],
                 egress=[],
             )
+
+        # Perses asks Prometheus for the dashboards' series (the browser asks only Perses: kubectl
+        # port-forward, which no policy sees, or the API server's service proxy for its API).
+        self._policy(
+            "perses",
+            self._pods("perses")["podSelector"],
+            ingress=[{"from": via_apiserver, "ports": [tcp(PORTS["perses"])]}],
+            egress=[{"to": [self._pods("prometheus")], "ports": [tcp(PORTS["prometheus"])]}],
+        )
 
     # --- configuration ------------------------------------------------------------------------
     def scrape_jobs(self) -> list[dict]:
@@ -514,7 +527,7 @@ class _Objects:
         )
         self.add("apps/v1", "Deployment", {"metadata": self.meta(name, component=name), "spec": spec}, wait=True)
 
-    def build(self, prom_text: str, am_text: str) -> list[dict]:
+    def build(self, prom_text: str, am_text: str, perses_text: str) -> list[dict]:
         self.namespace()
         self.accounts()
         self.network_policies()
@@ -636,9 +649,50 @@ class _Objects:
             [],
             [],
         )
+        self.perses(perses_text)
         for svc in ms.postgres_services(self.services):
             self.postgres_exporter(svc)
         return self.items
+
+    def perses(self, config_text: str) -> None:
+        """Perses with the dashboards provisioned from a ConfigMap; its file database and the plugins it
+        unpacks at start in an emptyDir (the provisioned resources are all it holds)."""
+        dashboards = {f["path"].split("/")[-1]: f["content"] for f in self.s["dashboards"]}
+        self.add(
+            "v1",
+            "ConfigMap",
+            {
+                "metadata": self.meta("perses-config", component="perses"),
+                "data": {"config.yaml": config_text, **dashboards},
+            },
+        )
+        items = [{"key": "config.yaml", "path": "config.yaml"}] + [
+            {"key": name, "path": f"provisioning/{name}"} for name in sorted(dashboards)
+        ]
+        self.deployment(
+            "perses",
+            self._container(
+                "perses",
+                self.s["images"]["perses"],
+                ["--config=/etc/perses/config.yaml", f"--web.listen-address=:{PORTS['perses']}"],
+                PORTS["perses"],
+                "/api/v1/health",
+                "/api/v1/health",
+                memory="64Mi",
+                limit="512Mi",
+            ),
+            [
+                {"name": "config", "configMap": {"name": "perses-config", "items": items}},
+                {"name": "data", "emptyDir": {}},
+            ],
+            [
+                {"name": "config", "mountPath": "/etc/perses", "readOnly": True},
+                {"name": "data", "mountPath": "/data"},
+            ],
+            annotations={
+                ms.HASH_LABEL: hashlib.sha256((config_text + "".join(dashboards.values())).encode()).hexdigest()[:16]
+            },
+        )
 
     def postgres_exporter(self, svc: dict) -> None:
         """postgres_exporter for a catalog service with a postgresql port, logging in as the app."""
@@ -703,7 +757,10 @@ def objects(services: dict, raw: Any) -> list[dict]:
     header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
     prom_text = yaml_dump.document(builder.prometheus_config(), header)
     am_text = yaml_dump.document(builder.alertmanager_config(), header)
-    return builder.build(prom_text, am_text)
+    perses_text = yaml_dump.document(
+        md.config(ms.PERSES_PROVISIONING, "/data/plugins", ms.PERSES_ARCHIVES, "/data/db"), header
+    )
+    return builder.build(prom_text, am_text, perses_text)
 
 
 def _file_name(obj: dict) -> str:

@@ -29,9 +29,10 @@ import json
 import re
 from typing import Any
 
+from . import monitoring_dashboards as md
 from . import monitoring_rules as mr
 
-PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "node_exporter", "cadvisor", "postgres_exporter")
+PROGRAMS = ("prometheus", "alertmanager", "alert_receiver", "node_exporter", "cadvisor", "postgres_exporter", "perses")
 PORTS = {
     "prometheus": 9090,
     "alertmanager": 9093,
@@ -39,8 +40,13 @@ PORTS = {
     "node_exporter": 9100,
     "cadvisor": 8080,
     "postgres_exporter": 9187,
+    "perses": 8080,
 }
 NOBODY = "65534:65534"
+# Where the Perses image keeps its plugin archives (images role, files/perses/build.sh), and where
+# its configuration mount holds the provisioned dashboards.
+PERSES_ARCHIVES = "/usr/share/perses/plugins-archive"
+PERSES_PROVISIONING = "/etc/perses/provisioning"
 HASH_LABEL = "ai.goaltrajectory.monitoring.config-hash"
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 URL_RE = re.compile(r"^https?://[^\s\"']+$")
@@ -67,6 +73,7 @@ SETTINGS = {
     "node_job",
     "prometheus_job",
     "rules",
+    "dashboards",
     "environment",
 }
 
@@ -126,8 +133,8 @@ def settings(raw: Any) -> dict:
         raise _fail("bind_address", f"must be an IP address, got {raw.get('bind_address')!r}")
     ports = raw.get("host_ports")
     if not isinstance(ports, dict):
-        raise _fail("host_ports", "must be a mapping of prometheus, alertmanager, alert_receiver to a port")
-    for name in ("prometheus", "alertmanager", "alert_receiver"):
+        raise _fail("host_ports", "must be a mapping of prometheus, alertmanager, alert_receiver, perses to a port")
+    for name in ("prometheus", "alertmanager", "alert_receiver", "perses"):
         port = ports.get(name)
         if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
             raise _fail(f"host_ports.{name}", f"must be a port number, got {port!r}")
@@ -137,8 +144,9 @@ def settings(raw: Any) -> dict:
     for key in ("postgres_db", "postgres_user"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise _fail(key, "must be a non-empty string")
-    if not isinstance(raw.get("rules"), list):
-        raise _fail("rules", "must be the rendered rule files")
+    for key in ("rules", "dashboards"):
+        if not isinstance(raw.get(key), list):
+            raise _fail(key, f"must be the rendered {key[:-1]} files")
     return out
 
 
@@ -239,7 +247,7 @@ def app_networks(services: dict, raw: Any) -> list[str]:
     return sorted({_app_network(s, svc) for svc in _metrics_services(services) + postgres_services(services)})
 
 
-def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> dict:
+def compose_project(services: dict, s: dict, prom_text: str, am_text: str, perses_text: str) -> dict:
     app_net = {svc["name"]: _app_network(s, svc) for svc in services.values()}
     bind, host_ports, images = s["bind_address"], s["host_ports"], s["images"]
     rules_text = [f["content"] for f in s["rules"]]
@@ -295,6 +303,15 @@ def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> di
             "networks": ["monitoring"],
             "ports": [f"{bind}:{host_ports['alert_receiver']}:{PORTS['alert_receiver']}"],
         }
+    # Perses: the dashboards (provisioned from ./perses/provisioning) over Prometheus, which it
+    # queries for the browser; its file database and the plugins it unpacks live in the volume.
+    svcs["perses"] = _hardened(images["perses"]) | {
+        "command": ["--config=/etc/perses/config.yaml", f"--web.listen-address=:{PORTS['perses']}"],
+        "volumes": ["./perses:/etc/perses:ro", "perses-data:/data"],
+        "networks": ["monitoring"],
+        "ports": [f"{bind}:{host_ports['perses']}:{PORTS['perses']}"],
+        "labels": {HASH_LABEL: _hash(perses_text, *[f["content"] for f in s["dashboards"]])},
+    }
     svcs["node-exporter"] = _hardened(images["node_exporter"]) | {
         "command": ["--path.rootfs=/host", f"--web.listen-address=:{PORTS['node_exporter']}"],
         # The host's filesystems as node_exporter's own view of them (mount points as on the host).
@@ -336,7 +353,7 @@ def compose_project(services: dict, s: dict, prom_text: str, am_text: str) -> di
     for entry in svcs.values():
         entry["logging"] = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
     project["networks"] = networks
-    project["volumes"] = {"prometheus-data": {}, "alertmanager-data": {}}
+    project["volumes"] = {"prometheus-data": {}, "alertmanager-data": {}, "perses-data": {}}
     return project
 
 
@@ -348,15 +365,22 @@ def compose_files(services: dict, raw: Any) -> list[dict]:
     header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
     prom_text = yaml_dump.document(prometheus_config(services, s), header)
     am_text = yaml_dump.document(alertmanager_config(s), header)
+    perses_text = yaml_dump.document(
+        md.config(PERSES_PROVISIONING, "/data/plugins", PERSES_ARCHIVES, "/data/db"), header
+    )
     out = [
         {
             "path": "docker-compose.yml",
-            "content": yaml_dump.document(compose_project(services, s, prom_text, am_text), header),
+            "content": yaml_dump.document(compose_project(services, s, prom_text, am_text, perses_text), header),
         },
         {"path": "prometheus/prometheus.yml", "content": prom_text},
         {"path": "alertmanager/alertmanager.yml", "content": am_text},
+        {"path": "perses/config.yaml", "content": perses_text},
     ]
     out += [{"path": f"prometheus/{f['path']}", "content": f["content"]} for f in s["rules"]]
+    out += [
+        {"path": f"perses/provisioning/{f['path'].split('/')[-1]}", "content": f["content"]} for f in s["dashboards"]
+    ]
     return out
 
 
@@ -388,10 +412,14 @@ def dockerfile(spec: dict) -> str:
         "COPY etc/ /etc/",
         "COPY bin/ /usr/local/bin/",
     ]
+    if spec.get("share"):
+        # What the program reads besides its binary (Perses: its plugins and CUE module cache).
+        lines.append(f"COPY share/ /usr/share/{spec['entrypoint']}/")
     if spec["data"]:
         # An empty /data owned by nobody: a new named volume copies it, so the program can write.
         lines.append("COPY --chown=65534:65534 data/ /data/")
         lines.append("WORKDIR /data")
+    lines += [f"ENV {key}={value}" for key, value in sorted((spec.get("env") or {}).items())]
     lines += ["USER 65534:65534", f'ENTRYPOINT ["/usr/local/bin/{spec["entrypoint"]}"]']
     return "\n".join(lines) + "\n"
 
@@ -422,6 +450,11 @@ def image_plan(
             raise mr.MonitoringError(
                 f"__images_monitoring_images.{key}: entrypoint {spec['entrypoint']!r} is none of its binaries"
             )
+        if spec.get("share"):
+            # The share directory next to the entrypoint's binary; what it holds is in the checksum.
+            trees = [{"src": f"{tools_dir}/{main['name']}/{main['version']}/share", "dest": "share"}]
+        else:
+            trees = []
         name = key.replace("_", "-")
         repo = f"{repository}/{name}"
         tag = f"{main['version']}-{digest.hexdigest()[:12]}"
@@ -435,6 +468,7 @@ def image_plan(
                 "tags": [f"{repo}:{tag}", f"{repo}:{environment}"],
                 "built": all(checksums.get(k) for k in spec["binaries"]),
                 "binaries": binaries,
+                "trees": trees,
                 "files": [
                     {"path": "Dockerfile", "content": dockerfile(spec)},
                     {"path": "etc/passwd", "content": PASSWD},

@@ -20,7 +20,7 @@ def release_digests(fill):
     return {
         "k8s_images": refs(("backend", "frontend", "chromadb", "postgres")),
         "monitoring_images": refs(("prometheus", "alertmanager", "alert-receiver", "kube-state-metrics",
-                                   "postgres-exporter")),
+                                   "postgres-exporter", "perses")),
     }  # fmt: skip
 
 

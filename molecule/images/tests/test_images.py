@@ -390,8 +390,8 @@ def test_promotion_results_file():
 @pytest.mark.parametrize("name", MONITORING)
 def test_monitoring_images_built_pushed_and_promoted_with_the_apps(name, results):
     """One program on an empty base, as nobody, no shell; pushed under its content and environment tags and
-    promoted by digest with the app's images."""
-    assert len(MONITORING) == 7 and "kube-state-metrics" in MONITORING
+    promoted by digest with the app's images. Perses also carries its plugin archives and CUE module cache."""
+    assert len(MONITORING) == 8 and {"kube-state-metrics", "perses"} <= set(MONITORING)
     built = results["images"][name]
     content_tag, env_tag = (ref.rsplit(":", 1)[1] for ref in built["tags"])
     assert env_tag == "dev" and built["ref"] == f"{REGISTRY}/goaltrajectory/{name}:{content_tag}"
@@ -407,7 +407,15 @@ def test_monitoring_images_built_pushed_and_promoted_with_the_apps(name, results
     assert config["Entrypoint"][0] in programs and len(programs) == (2 if name == "prometheus" else 1)
     # Besides the programs: its users and groups, a data directory, and what the engine puts in every container.
     engine = {"/.dockerenv", "/dev/console", "/etc/hostname", "/etc/hosts", "/etc/mtab", "/etc/resolv.conf"}
-    assert files - programs - engine <= {"/etc/passwd", "/etc/group", "/data/.keep"}, files
+    share = {p for p in files if p.startswith("/usr/share/perses/")} if name == "perses" else set()
+    if name == "perses":
+        archives = {p.rsplit("/", 1)[1] for p in share if p.startswith("/usr/share/perses/plugins-archive/")}
+        assert archives == {"prometheus.tar.gz", "timeserieschart.tar.gz"}, share
+        assert (
+            any(p.endswith("/cue.mod/module.cue") for p in share)
+            and "CUE_CACHE_DIR=/usr/share/perses/cue" in config["Env"]
+        )
+    assert files - programs - engine - share <= {"/etc/passwd", "/etc/group", "/data/.keep"}, files
     assert not _on_path(files, SHELLS + PACKAGE_MANAGERS, ["/bin", "/usr/bin", "/usr/local/bin"])
 
 

@@ -11,8 +11,10 @@ this scenario's verify, on the stack converge deployed, rather than after a depl
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from conftest import INGRESS, KUBECONFIG, PROJECT, kubectl
 sys.path.insert(0, str(PROJECT / ".collections"))
 # The alert waits and the receiver's log reader, shared with the Compose drill's tests.
 sys.path.insert(0, str(PROJECT / "tests/integration/monitoring"))
+from perses import assert_dashboard_renders
 from waiting import received_since, wait_for
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
@@ -169,6 +172,7 @@ def test_the_namespace_is_restricted_and_only_two_accounts_get_tokens(stack):
         "kube-state-metrics": True,
         "alertmanager": False,
         "alert-receiver": False,
+        "perses": False,
         "postgres-exporter": False,
     }
     claim = json.loads(kubectl("-n", NS, "get", "pvc", "prometheus-data", "-o", "json").stdout)
@@ -177,7 +181,14 @@ def test_the_namespace_is_restricted_and_only_two_accounts_get_tokens(stack):
         p["metadata"]["name"]
         for p in json.loads(kubectl("-n", NS, "get", "networkpolicy", "-o", "json").stdout)["items"]
     }
-    assert {"default-deny-all", "allow-dns-egress", "prometheus", "kube-state-metrics", "alertmanager"} <= policies
+    assert {
+        "default-deny-all",
+        "allow-dns-egress",
+        "prometheus",
+        "kube-state-metrics",
+        "alertmanager",
+        "perses",
+    } <= policies
     # Prometheus may read pods in the app's namespace, and nothing in another.
     can = kubectl(
         "auth", "can-i", "list", "pods", "-n", APP_NS, f"--as=system:serviceaccount:{NS}:prometheus", check=False
@@ -297,3 +308,39 @@ def test_backend_unready_fires_service_not_ready_to_the_receiver_and_resolves(st
             f"k8s drill: pending after {pending_after:.0f} s, firing after {firing_after:.0f} s, delivered after "
             f"{delivered_after:.0f} s; resolved notification {time.time() - restored:.0f} s after ChromaDB came back"
         )
+
+
+@contextlib.contextmanager
+def port_forward(service: str, port: int):
+    """kubectl port-forward to the Service on a free loopback port, as an operator opens a web UI."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        local = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["kubectl", "--kubeconfig", KUBECONFIG, "-n", NS, "port-forward", f"svc/{service}", f"{local}:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def listening():
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", local), timeout=2):
+                return True
+            assert proc.poll() is None, proc.stderr.read()
+            return False
+
+        wait_for(f"kubectl port-forward svc/{service}", listening, 60, step=1)
+        yield f"http://127.0.0.1:{local}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_perses_dashboard_draws_every_service_in_chromium(stack, tmp_path, capsys):
+    with port_forward("perses", 8080) as base:
+        seconds = assert_dashboard_renders(
+            base, VARS["monitoring_environment"], SERVICES, tmp_path / "profile", tmp_path / "dashboard.png"
+        )
+    with capsys.disabled():
+        print(f"\nPerses dashboard services-{VARS['monitoring_environment']}: every panel drawn in {seconds:.1f} s")

@@ -22,6 +22,7 @@ import yaml
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
 
 from ..conftest import ROOT, assert_failed_unchanged
+from .perses import assert_dashboard_renders
 from .waiting import received_since, wait_for
 
 
@@ -36,6 +37,7 @@ BIND = DEFAULTS["monitoring_bind_address"]
 PROMETHEUS = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['prometheus']}"
 ALERTMANAGER = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['alertmanager']}"
 RECEIVER = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['alert_receiver']}"
+PERSES = f"http://{BIND}:{DEFAULTS['monitoring_host_ports']['perses']}"
 APP_PROJECT = DEV["monitoring_compose_project"]
 BACKEND = f"http://{BIND}:{SERVICES['backend']['host_port']}"
 
@@ -166,6 +168,14 @@ def test_a_bounded_load_moves_the_request_and_latency_series(dev_stack):
 
     p95 = wait_for("a p95 latency of the backend's /health", p95_seconds, 60)
     assert 0 < float(p95[0]["value"][1]) < 10, p95
+
+
+def test_the_perses_dashboard_draws_every_service_in_chromium(dev_stack, tmp_path, capsys):
+    seconds = assert_dashboard_renders(
+        PERSES, DEV["monitoring_environment"], SERVICES, tmp_path / "profile", tmp_path / "dashboard.png"
+    )
+    with capsys.disabled():
+        print(f"\nPerses dashboard services-{DEV['monitoring_environment']}: every panel drawn in {seconds:.1f} s")
 
 
 def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_stack, capsys):

@@ -4,18 +4,34 @@ bad input named (plugins/module_utils/monitoring_k8s.py)."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import catalog
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_dashboards as md
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_k8s as mk
 from ansible_collections.goaltrajectory.platform.plugins.module_utils import monitoring_rules as mr
 
 ROOT = Path(__file__).resolve().parents[3]
 RAW_CATALOG = yaml.safe_load((ROOT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"]
 SERVICES = catalog.build(copy.deepcopy(RAW_CATALOG))
+DEFAULTS = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_text())
+RULE_SETTINGS = {
+    "environment": "local",
+    "engine": "kubernetes",
+    "namespace": "gt",
+    "compose_project": "gt",
+    "compose_volume_mountpoint": "/",
+    "cadvisor_job": "cadvisor",
+    "node_job": "node",
+    "prometheus_job": "prometheus",
+    "thresholds": DEFAULTS["monitoring_thresholds"],
+    "threshold_overrides": {},
+}
+DASHBOARDS = md.files(SERVICES, RULE_SETTINGS, "http://prometheus.gt-mon.svc:9090")
 
 
 def settings(**over):
@@ -39,6 +55,7 @@ def settings(**over):
         "dns_pod_labels": {"k8s-app": "kube-dns"},
         "prometheus_job": "prometheus",
         "rules": [{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: []\n"}],
+        "dashboards": DASHBOARDS,
         "postgres_db": "db",
         "postgres_user": "u",
         "postgres_password_set": True,
@@ -97,6 +114,7 @@ def test_least_privilege():
         "kube-state-metrics": True,
         "alertmanager": False,
         "alert-receiver": False,
+        "perses": False,
         "postgres-exporter": False,
     }
     ns = out[("Namespace", "gt-mon", None)]["object"]["metadata"]["labels"]
@@ -125,6 +143,10 @@ def test_the_network_is_closed_but_for_single_paths():
     assert "egress" not in receiver and receiver["policyTypes"] == ["Ingress", "Egress"]
     alertmanager = out[("NetworkPolicy", "alertmanager", "gt-mon")]["object"]["spec"]
     assert all(r.get("to") for r in alertmanager["egress"]), "no egress to anywhere without webhook URLs"
+    perses = out[("NetworkPolicy", "perses", "gt-mon")]["object"]["spec"]
+    to_prometheus = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+    assert perses["egress"] == [{"to": [to_prometheus], "ports": [{"protocol": "TCP", "port": 9090}]}]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "perses"}}} in prom["ingress"][0]["from"]
     with_hooks = objects(webhook_urls=["https://hooks.example.test/x"])
     hooks = with_hooks[("NetworkPolicy", "alertmanager", "gt-mon")]["object"]["spec"]["egress"]
     assert {"ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 443}]} in hooks
@@ -143,6 +165,28 @@ def test_a_rule_change_rolls_prometheus_only():
     base = hashes()
     other = hashes(rules=[{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: [{name: x, rules: []}]\n"}])
     assert other["prometheus"] != base["prometheus"] and other["alertmanager"] == base["alertmanager"]
+    assert other["perses"] == base["perses"]
+    board = hashes(dashboards=[{**DASHBOARDS[0], "content": "{}\n"}, *DASHBOARDS[1:]])
+    assert board["perses"] != base["perses"] and board["prometheus"] == base["prometheus"]
+
+
+def test_perses_is_provisioned_from_a_config_map_and_queries_prometheus_in_cluster():
+    out = objects()
+    data = out[("ConfigMap", "perses-config", "gt-mon")]["object"]["data"]
+    config = yaml.safe_load(data["config.yaml"])
+    assert config["provisioning"]["folders"] == ["/etc/perses/provisioning"]
+    assert config["plugin"]["archive_path"] == "/usr/share/perses/plugins-archive"
+    assert config["security"]["readonly"] is True
+    names = [f["path"].split("/")[-1] for f in DASHBOARDS]
+    assert set(data) == {"config.yaml", *names}
+    datasource = json.loads(next(data[n] for n in names if "-datasource-" in n))
+    assert datasource["spec"]["plugin"]["spec"]["proxy"]["spec"]["url"] == "http://prometheus.gt-mon.svc:9090"
+    pod = out[("Deployment", "perses", "gt-mon")]["object"]["spec"]["template"]["spec"]
+    items = pod["volumes"][0]["configMap"]["items"]
+    assert {i["path"] for i in items} == {"config.yaml", *(f"provisioning/{n}" for n in names)}
+    assert pod["volumes"][1] == {"name": "data", "emptyDir": {}}
+    assert pod["containers"][0]["image"] == settings()["images"]["perses"]
+    assert pod["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/api/v1/health"
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,10 @@ DEFAULTS = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_tex
 RAW_CATALOG = yaml.safe_load((ROOT / "roles/catalog/defaults/main.yml").read_text())["catalog_services"]
 IMAGES = {p: f"gt/{p}:1" for p in ms.PROGRAMS}
 RULES = [{"path": "rules/goaltrajectory-alerts.yml", "content": "groups: []\n"}]
+DASHBOARDS = [
+    {"path": "dashboards/00-project-goaltrajectory.json", "content": '{"kind": "Project"}\n'},
+    {"path": "dashboards/02-dashboard-services-dev.json", "content": '{"kind": "Dashboard"}\n'},
+]
 
 
 def services(overrides=None):
@@ -49,6 +53,7 @@ def settings(**over):
         "node_job": "node",
         "prometheus_job": "prometheus",
         "rules": RULES,
+        "dashboards": DASHBOARDS,
     }
     raw.update(over)
     return raw
@@ -134,7 +139,11 @@ def test_a_config_change_changes_the_hash_label_of_that_container_only():
         ({"webhook_urls": ["ftp://x"]}, "monitoring_webhook_urls[0]"),
         ({"alert_receiver": False, "webhook_urls": []}, "monitoring_webhook_urls"),
         ({"scrape_interval": "15 s"}, "monitoring_scrape_interval"),
-        ({"host_ports": {"prometheus": 0, "alertmanager": 1, "alert_receiver": 2}}, "monitoring_host_ports.prometheus"),
+        (
+            {"host_ports": {"prometheus": 0, "alertmanager": 1, "alert_receiver": 2, "perses": 3}},
+            "monitoring_host_ports.prometheus",
+        ),
+        ({"host_ports": {"prometheus": 1, "alertmanager": 2, "alert_receiver": 3}}, "monitoring_host_ports.perses"),
         ({"images": {**IMAGES, "cadvisor": ""}}, "monitoring_images.cadvisor"),
         ({"bind_address": "localhost; rm"}, "monitoring_bind_address"),
         ({"secrets_dir": "relative"}, "monitoring_compose_secrets_dir"),
@@ -346,3 +355,26 @@ def test_the_stack_takes_its_images_from_the_images_roles_results_file_by_name()
     assert monitoring_image_refs("", {}, ["alertmanager"], "(no file)", "dev", False, True) == {
         "alertmanager": "not-built-yet.invalid/alertmanager:check-mode"
     }
+
+
+def test_perses_reads_its_provisioned_dashboards_and_only_the_monitoring_network():
+    out = files()
+    perses = yaml.safe_load(out["docker-compose.yml"])["services"]["perses"]
+    assert perses["networks"] == ["monitoring"]
+    assert perses["ports"] == [f"127.0.0.1:{DEFAULTS['monitoring_host_ports']['perses']}:8080"]
+    assert perses["read_only"] and perses["user"] == "65534:65534" and perses["cap_drop"] == ["ALL"]
+    assert "./perses:/etc/perses:ro" in perses["volumes"]
+    config = yaml.safe_load(out["perses/config.yaml"])
+    assert config["provisioning"]["folders"] == ["/etc/perses/provisioning"]
+    assert config["plugin"] == {"path": "/data/plugins", "archive_path": "/usr/share/perses/plugins-archive"}
+    assert out["perses/provisioning/02-dashboard-services-dev.json"] == DASHBOARDS[1]["content"]
+    changed = files(dashboards=[DASHBOARDS[0], {**DASHBOARDS[1], "content": "{}\n"}])
+    label = "ai.goaltrajectory.monitoring.config-hash"
+
+    def hashes(out):
+        return {
+            k: v.get("labels", {}).get(label) for k, v in yaml.safe_load(out["docker-compose.yml"])["services"].items()
+        }
+
+    before, after = hashes(out), hashes(changed)
+    assert before["perses"] != after["perses"] and before["prometheus"] == after["prometheus"]
