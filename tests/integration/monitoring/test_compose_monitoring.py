@@ -232,7 +232,7 @@ def test_backend_stopped_fires_service_down_to_the_receiver_and_resolves(dev_sta
     [
         ({"monitoring_webhook_urls": ["ftp://hooks.example.test"]}, "monitoring_webhook_urls[0]"),
         ({"monitoring_retention": "forever"}, "monitoring_retention"),
-        ({"monitoring_host_ports": {"prometheus": 0, "alertmanager": 9093, "alert_receiver": 9095}},
+        ({"monitoring_host_ports": {"prometheus": 0, "alertmanager": 9093, "alert_receiver": 9095, "perses": 9097}},
          "monitoring_host_ports.prometheus"),
         # The images play's results file is where the images come from: none there, none deployed.
         ({"monitoring_images_file": "/nonexistent/dev.json"},
