@@ -320,7 +320,7 @@ class Bench:
         role = self.playbook(["playbooks/images.yml", "playbooks/compose.yml"], extra)
         after_role = containers()
         assert_healthy("one-file change (role)")
-        built = json.loads((self.output / "build-results.json").read_text())["images"]["backend"]
+        built = json.loads((self.output / "build-results-dev.json").read_text())["images"]["backend"]
         deployed = json.loads((self.results / "dev.json").read_text())["refs"]["backend"]
         if after_role["backend"]["image"] != deployed:
             raise RuntimeError(f"role deployed {after_role['backend']['image']}, the images play built {deployed}")

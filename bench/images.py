@@ -16,8 +16,8 @@ images are tagged gt-bench/<name>:bench and nothing is pushed.
 Run from the repository root after `make setup`: python bench/images.py
 
 `python bench/images.py --sizes [--results FILE] [NAME=IMAGE ...]` measures sizes only, without
-building or pruning anything: for each image of a role run's build-results.json (default
-/var/lib/goaltrajectory/images/build-results.json), or the IMAGE given for NAME (measured against
+building or pruning anything: for each image of a role run's build-results-dev.json (default
+/var/lib/goaltrajectory/images/build-results-dev.json), or the IMAGE given for NAME (measured against
 the same runtime base), its size, its base's size, the bytes over the base, the catalog budget,
 and the shells and package managers its filesystem holds (`docker export`, no shell needed).
 """
@@ -126,7 +126,7 @@ class Bench:
         return timed(cmd, env=env, cwd=ROOT)
 
     def results(self) -> dict:
-        return json.loads((self.output / "build-results.json").read_text())["images"]
+        return json.loads((self.output / "build-results-bench-env.json").read_text())["images"]
 
     def plain(self, name: str, build_args: dict) -> float:
         context = {"backend": self.app / "backend", "frontend": self.app / "frontend"}.get(name, ROOT / "docker" / name)
@@ -190,7 +190,7 @@ class Bench:
         }
 
 
-DEFAULT_RESULTS = "/var/lib/goaltrajectory/images/build-results.json"
+DEFAULT_RESULTS = "/var/lib/goaltrajectory/images/build-results-dev.json"
 SYSTEM_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/venv/bin")
 
 

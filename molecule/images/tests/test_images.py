@@ -1,6 +1,6 @@
 """Verify roles/images on this host's engine: the catalog's images as built by converge.
 
-Reads build-results.json and the results files (written by the role) and checks each image
+Reads build-results-dev.json and the results files (written by the role) and checks each image
 for real: its user, absent compilers and caches, OCI labels, a HEALTHCHECK derived from the
 service catalog that turns healthy in a running container, its size budget, and that the
 build CA bundle is in no layer and no history. The fifth service (a worker with no port,
@@ -76,7 +76,7 @@ def _inspect(ref: str) -> dict:
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    return json.loads((OUTPUT_DIR / "build-results.json").read_text())
+    return json.loads((OUTPUT_DIR / "build-results-dev.json").read_text())
 
 
 @pytest.fixture(scope="module")

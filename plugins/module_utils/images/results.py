@@ -1,6 +1,6 @@
 # Copyright: GoalTrajectory.AI platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The documents the images role writes: the results file per environment, build-results.json.
+"""The documents the images role writes: the results file per environment, build-results-<environment>.json.
 
 The results file (``<images_results_dir>/<environment>.json`` on the controller) is the
 interface read by the compose and k8s roles; its format is documented in
@@ -64,7 +64,7 @@ def document(build: dict, checks: dict, published: dict, *, environment: str, re
 
 
 def build_results(doc: dict, checks: dict) -> dict:
-    """build-results.json on the build host: the results document plus the supply-chain facts."""
+    """build-results-<environment>.json on the build host: the results document plus the supply-chain facts."""
     out = {key: value for key, value in doc.items() if key != "refs"}
     out["images"] = {}
     for name, details in doc["images"].items():
