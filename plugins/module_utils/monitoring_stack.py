@@ -44,9 +44,12 @@ PORTS = {
 }
 NOBODY = "65534:65534"
 # Where the Perses image keeps its plugin archives (images role, files/perses/build.sh), and where
-# its configuration mount holds the provisioned dashboards.
+# its configuration mount holds the provisioned dashboards. The trailing slash matters: from a
+# ConfigMap (Kubernetes) the folder is a symlink into the volume's ..data, and Perses walks it
+# with filepath.Walk, which takes a symlinked root for a file, and so reads nothing, unless the
+# path ends with a slash (measured: no dashboard provisioned in the cluster without it).
 PERSES_ARCHIVES = "/usr/share/perses/plugins-archive"
-PERSES_PROVISIONING = "/etc/perses/provisioning"
+PERSES_PROVISIONING = "/etc/perses/provisioning/"
 HASH_LABEL = "ai.goaltrajectory.monitoring.config-hash"
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 URL_RE = re.compile(r"^https?://[^\s\"']+$")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -39,7 +40,17 @@ def assert_dashboard_renders(base: str, environment: str, services: dict, profil
     )
     assert set(plugins) == PLUGINS and all(s["isLoaded"] for s in plugins.values()), plugins
     name = f"services-{environment}"
-    board = _get_json(f"{base}/api/v1/projects/{PROJECT}/dashboards/{name}")
+    url = f"{base}/api/v1/projects/{PROJECT}/dashboards/{name}"
+    deadline, answer = time.monotonic() + 90, None
+    while time.monotonic() < deadline:
+        try:
+            board = _get_json(url)
+            break
+        except urllib.error.HTTPError as exc:  # 4xx until Perses has read its provisioning folder
+            answer = exc.code
+            time.sleep(3)
+    else:
+        raise AssertionError(f"Perses did not provision {name} within 90 s: GET {url} answered {answer}")
     rows = [layout["spec"]["display"]["title"] for layout in board["spec"]["layouts"]]
     assert rows == list(services), "a row per catalog service, in catalog order"
     titles = sorted(p["spec"]["display"]["name"] for p in board["spec"]["panels"].values())

@@ -174,7 +174,7 @@ def test_perses_is_provisioned_from_a_config_map_and_queries_prometheus_in_clust
     out = objects()
     data = out[("ConfigMap", "perses-config", "gt-mon")]["object"]["data"]
     config = yaml.safe_load(data["config.yaml"])
-    assert config["provisioning"]["folders"] == ["/etc/perses/provisioning"]
+    assert config["provisioning"]["folders"] == ["/etc/perses/provisioning/"]
     assert config["plugin"]["archive_path"] == "/usr/share/perses/plugins-archive"
     assert config["security"]["readonly"] is True
     names = [f["path"].split("/")[-1] for f in DASHBOARDS]

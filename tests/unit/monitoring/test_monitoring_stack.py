@@ -365,7 +365,7 @@ def test_perses_reads_its_provisioned_dashboards_and_only_the_monitoring_network
     assert perses["read_only"] and perses["user"] == "65534:65534" and perses["cap_drop"] == ["ALL"]
     assert "./perses:/etc/perses:ro" in perses["volumes"]
     config = yaml.safe_load(out["perses/config.yaml"])
-    assert config["provisioning"]["folders"] == ["/etc/perses/provisioning"]
+    assert config["provisioning"]["folders"] == ["/etc/perses/provisioning/"]
     assert config["plugin"] == {"path": "/data/plugins", "archive_path": "/usr/share/perses/plugins-archive"}
     assert out["perses/provisioning/02-dashboard-services-dev.json"] == DASHBOARDS[1]["content"]
     changed = files(dashboards=[DASHBOARDS[0], {**DASHBOARDS[1], "content": "{}\n"}])
