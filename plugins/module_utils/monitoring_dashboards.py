@@ -23,7 +23,13 @@ from . import monitoring_rules as mr
 
 PROJECT = "goaltrajectory"
 DATASOURCE = "prometheus"
-PORT = 8080
+# Where the Perses image keeps its plugin archives (images role, files/perses/build.sh), and where
+# its configuration mount holds the provisioned dashboards. The trailing slash matters: from a
+# ConfigMap (Kubernetes) the folder is a symlink into the volume's ..data, and Perses walks it
+# with filepath.Walk, which takes a symlinked root for a file, and so reads nothing, unless the
+# path ends with a slash (measured: no dashboard provisioned in the cluster without it).
+ARCHIVES = "/usr/share/perses/plugins-archive"
+PROVISIONING = "/etc/perses/provisioning/"
 # Grid units: 24 across; four panels of a service fill a row.
 WIDTH, HEIGHT = 6, 7
 
@@ -160,14 +166,15 @@ def resources(services: dict, raw: dict, prometheus_url: str, window: str = "5m"
     ]
 
 
-def config(provisioning_dir: str, plugin_dir: str, archive_dir: str, data_dir: str) -> dict:
-    """Perses' configuration: a file database (the provisioned resources are its only content, so
-    it needs no volume), read-only API, the plugins unpacked from the image's archives at start."""
+def config() -> dict:
+    """Perses' configuration, the same on both engines: a file database in /data (the provisioned
+    resources are its only content), read-only API, the plugins unpacked from the image's archives
+    into /data at start."""
     return {
         "security": {"readonly": True, "enable_auth": False},
-        "database": {"file": {"folder": data_dir, "extension": "yaml"}},
-        "provisioning": {"folders": [provisioning_dir], "interval": "1m"},
-        "plugin": {"path": plugin_dir, "archive_path": archive_dir},
+        "database": {"file": {"folder": "/data/db", "extension": "yaml"}},
+        "provisioning": {"folders": [PROVISIONING], "interval": "1m"},
+        "plugin": {"path": "/data/plugins", "archive_path": ARCHIVES},
         "frontend": {"explorer": {"enable": True}},
     }
 

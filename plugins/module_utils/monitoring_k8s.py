@@ -757,9 +757,7 @@ def objects(services: dict, raw: Any) -> list[dict]:
     header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
     prom_text = yaml_dump.document(builder.prometheus_config(), header)
     am_text = yaml_dump.document(builder.alertmanager_config(), header)
-    perses_text = yaml_dump.document(
-        md.config(ms.PERSES_PROVISIONING, "/data/plugins", ms.PERSES_ARCHIVES, "/data/db"), header
-    )
+    perses_text = yaml_dump.document(md.config(), header)
     return builder.build(prom_text, am_text, perses_text)
 
 

@@ -43,13 +43,6 @@ PORTS = {
     "perses": 8080,
 }
 NOBODY = "65534:65534"
-# Where the Perses image keeps its plugin archives (images role, files/perses/build.sh), and where
-# its configuration mount holds the provisioned dashboards. The trailing slash matters: from a
-# ConfigMap (Kubernetes) the folder is a symlink into the volume's ..data, and Perses walks it
-# with filepath.Walk, which takes a symlinked root for a file, and so reads nothing, unless the
-# path ends with a slash (measured: no dashboard provisioned in the cluster without it).
-PERSES_ARCHIVES = "/usr/share/perses/plugins-archive"
-PERSES_PROVISIONING = "/etc/perses/provisioning/"
 HASH_LABEL = "ai.goaltrajectory.monitoring.config-hash"
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 URL_RE = re.compile(r"^https?://[^\s\"']+$")
@@ -368,9 +361,7 @@ def compose_files(services: dict, raw: Any) -> list[dict]:
     header = ["Rendered by the goaltrajectory.platform monitoring role from the service catalog; do not edit."]
     prom_text = yaml_dump.document(prometheus_config(services, s), header)
     am_text = yaml_dump.document(alertmanager_config(s), header)
-    perses_text = yaml_dump.document(
-        md.config(PERSES_PROVISIONING, "/data/plugins", PERSES_ARCHIVES, "/data/db"), header
-    )
+    perses_text = yaml_dump.document(md.config(), header)
     out = [
         {
             "path": "docker-compose.yml",
