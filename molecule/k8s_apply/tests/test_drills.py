@@ -85,8 +85,16 @@ def _restart(component: str) -> None:
     )
 
 
+def _live_pods() -> set[str]:
+    """The backend's and postgres' pods, once none is terminating: the rollout test before this one
+    leaves its old backend pod in its preStop sleep for a while."""
+    found = [p for app in ("backend", "postgres") for p in pods(app)]
+    assert not [p for p in found if p["metadata"].get("deletionTimestamp")], "a pod is still terminating"
+    return {p["metadata"]["name"] for p in found}
+
+
 def test_workloads_come_back_after_restarting_the_kubelet_and_containerd(goal):
-    before = {p["metadata"]["name"] for app in ("backend", "postgres") for p in pods(app)}
+    before = until("no backend or postgres pod terminating", _live_pods, timeout=120)
     _restart("containerd")
     _restart("kubelet")
     until("the node Ready again", lambda: "True" in kubectl(
@@ -94,7 +102,7 @@ def test_workloads_come_back_after_restarting_the_kubelet_and_containerd(goal):
         timeout=180)  # fmt: skip
     wait_all_ready()
     assert_goal_intact(goal)
-    after = {p["metadata"]["name"] for app in ("backend", "postgres") for p in pods(app)}
+    after = until("no backend or postgres pod terminating", _live_pods, timeout=120)
     assert before == after, "running pods were kept across the restarts, not replaced"
 
 
