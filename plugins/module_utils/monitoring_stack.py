@@ -475,14 +475,14 @@ def image_plan(
 
 
 def _ids_by_tag(found: list[dict]) -> dict[str, str]:
-    """Tag -> image ID, from the ``images`` of community.docker.docker_image_info."""
+    """Tag -> image ID, from `docker image inspect` of the images (its JSON list)."""
     return {tag: image.get("Id", "") for image in found for tag in image.get("RepoTags") or []}
 
 
 def image_actions(plan: list[dict], found: list[dict]) -> dict:
     """Which built images of ``plan`` the engine lacks (``build``: no image has the content tag) and which
     need their environment tag put on (``tag``: it is missing or on another image). ``found``: the
-    ``images`` of community.docker.docker_image_info for the plan's content tags."""
+    `docker image inspect` JSON of the plan's content tags (the ones present)."""
     ids = _ids_by_tag(found)
     ready = [p for p in plan if p["built"]]
     return {
