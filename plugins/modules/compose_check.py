@@ -12,7 +12,9 @@ description:
     (C(docker compose config --quiet), C(probe_lint) on the merged project, every image present on the engine).
   - The answer is recorded in O(cache_file) under a key made of the files' contents and the images' IDs; the same
     key later skips the parser and the lint. The image lookup always runs.
-  - Read-only for the project; never reports C(changed).
+  - With O(dest), the validated files then replace the live ones there (as M(goaltrajectory.platform.file_tree)
+    writes them: only what differs, atomically), in the same call; C(changed) says whether one did. Without it the
+    module is read-only and never reports C(changed).
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
@@ -24,9 +26,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Validates the same way; does not record the answer.
+    details: Validates the same way; does not record the answer, and writes nothing into O(dest).
   diff_mode:
-    support: none
+    support: full
+    details: With O(dest), the live files' differences.
   idempotent:
     support: full
   platform:
@@ -59,6 +62,9 @@ options:
     description: Where the last valid input's key is recorded.
     type: path
     required: true
+  dest:
+    description: The project directory the validated O(files) are written into; omitted writes nothing.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -84,11 +90,21 @@ lint:
   description: probe_lint's summary (empty when cached).
   returned: success
   type: dict
+written:
+  description: The files of O(files) written into O(dest) (would be, in check mode).
+  returned: when O(dest) is set
+  type: list
+  elements: str
+unchanged:
+  description: The files of O(files) O(dest) already held.
+  returned: when O(dest) is set
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check, file_tree
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import loader
 
 
@@ -101,6 +117,7 @@ def main() -> None:
             "images": {"type": "dict", "required": True},
             "unbuilt": {"type": "list", "elements": "str", "default": []},
             "cache_file": {"type": "path", "required": True},
+            "dest": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -121,7 +138,17 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"compose_check: {type(exc).__name__}: {exc}")
-    module.exit_json(changed=False, **result)
+    if not p["dest"]:
+        module.exit_json(changed=False, **result)
+    # Validated: the files replace the live ones (one call instead of a file_tree task after this one).
+    try:
+        synced = file_tree.sync(p["dest"], p["files"], check=module.check_mode, diff=module._diff)
+    except (file_tree.TreeFileError, KeyError, OSError, ValueError) as exc:
+        module.fail_json(msg=f"compose_check: writing {p['dest']}: {exc}", **result)
+    result.update(written=synced.written, unchanged=synced.unchanged)
+    if module._diff:
+        result["diff"] = synced.diffs
+    module.exit_json(changed=synced.changed, **result)
 
 
 if __name__ == "__main__":
