@@ -111,6 +111,12 @@ options:
     description: Where effective Dockerfiles, build logs and the inputs of the last build of each image go.
     type: path
     required: true
+  golden:
+    description:
+      - The golden bases' plan settings (M(goaltrajectory.platform.image_golden)'s C(catalog), C(keys), C(suite),
+        C(mirrors) and C(refresh)); given, the same call also works out which golden bases need a build
+        (RV(golden)), so a run with every base current costs one module run for both plans.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -128,6 +134,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+golden:
+  description: The golden bases' plan, as M(goaltrajectory.platform.image_golden) returns it in check mode.
+  returned: when O(golden) is given
+  type: dict
 tag:
   description: The version tag of every image.
   returned: success
@@ -195,6 +205,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import build as build_mod
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import context as ctx
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import docker as dk
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import golden
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import jobs as jobs_mod
 
 
@@ -218,6 +229,7 @@ def main() -> None:
             "cli_candidates": {"type": "list", "elements": "str", "default": ["docker", "/usr/bin/docker"]},
             "ca_bundle": {"type": "str", "default": ""},
             "work_dir": {"type": "path", "required": True},
+            "golden": {"type": "dict"},
         },
         supports_check_mode=True,
     )
@@ -227,6 +239,11 @@ def main() -> None:
         module.fail_json(msg=f"images_build_ca_bundle={p['ca_bundle']} is not a file on the build host", **result)
     docker = dk.Docker()
     try:
+        if p["golden"]:
+            g = p["golden"]
+            planned = golden.plan(g["catalog"], g["keys"], g["suite"], g["mirrors"], g["refresh"], docker.inspect)
+            planned.pop("ids")
+            result["golden"] = planned
         naming = build_mod.revision(p["app_dir"], p["dockerfiles_dir"], p["tag"], p["version"])
         result.update(naming)
         labels = {
@@ -253,7 +270,7 @@ def main() -> None:
                 msg=f"only: {', '.join(unknown)} is not an image of the catalog ({', '.join(names)})", **result
             )
         planned = build_mod.plan(jobs, docker, tag=naming["tag"], environment=p["environment"], work_dir=p["work_dir"])
-    except (jobs_mod.JobError, ctx.ContextError, dk.DockerError) as exc:
+    except (jobs_mod.JobError, ctx.ContextError, dk.DockerError, golden.GoldenError) as exc:
         module.fail_json(msg=str(exc), **result)
     result["plan"] = {item["name"]: {"action": item["action"], "reasons": item["reasons"]} for item in planned}
     result["report"] = [

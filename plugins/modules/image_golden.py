@@ -141,41 +141,19 @@ def main() -> None:
     result = {"changed": False, "bases": {}, "plan": {}, "built": [], "bootstrap": False}
     docker = dk.Docker()
     try:
-        needed = golden.needed(p["catalog"], p["keys"])
-        found = docker.inspect([base["tag"] for base in needed])
-        ids: dict[str, str] = {}
+        # The plan first (what check mode reports), then the bases it found missing or stale,
+        # parents first; a rebuilt parent's new ID goes into its children's recipes.
+        planned = golden.plan(p["catalog"], p["keys"], p["suite"], p["mirrors"], p["refresh"], docker.inspect)
+        ids = planned.pop("ids")
+        result.update(planned, changed=bool(planned["built"]))
+        if module.check_mode:
+            module.exit_json(**result)
+        by_key = {base["key"]: base for base in golden.needed(p["catalog"], p["keys"])}
         builder = None
-        for base in needed:
-            key, tag = base["key"], base["tag"]
-            result["bases"][key] = tag
+        for key in planned["built"]:
+            base, tag = by_key[key], by_key[key]["tag"]
             parent = base.get("parent") or ""
-            parent_id = ids.get(parent, "") if parent else ""
-            current = found.get(tag)
-            if parent and parent in result["built"]:
-                reason = f"its parent {parent} is rebuilt"
-            elif p["refresh"]:
-                reason = "images_golden_refresh is true"
-            elif current is None:
-                reason = f"no image tagged {tag}"
-            else:
-                reason = ""
-            recipe = (
-                golden.recipe(base, parent_id, p["suite"], p["mirrors"]) if not reason or not module.check_mode else ""
-            )
-            labels = ((current or {}).get("Config") or {}).get("Labels") or {}
-            if not reason and labels.get(golden.RECIPE_LABEL) != recipe:
-                reason = "its recipe changed (script/Dockerfile, parent, download, suite or mirrors)"
-            if not reason:
-                ids[key] = current["Id"]
-                result["plan"][key] = {"action": "reuse", "reason": "recipe label matches"}
-                continue
-            result["plan"][key] = {"action": "build", "reason": reason}
-            result["built"].append(key)
-            result["changed"] = True
-            if not parent:
-                result["bootstrap"] = True
-            if module.check_mode:
-                continue
+            recipe = golden.recipe(base, ids.get(parent, ""), p["suite"], p["mirrors"])
             if not parent:
                 out = golden.bootstrap(
                     base, builder_cli(p, docker), p["suite"], p["mirrors"][0], p["mirrors"][1], recipe

@@ -62,6 +62,57 @@ def recipe(base: dict, parent_id: str, suite: str, mirrors: list[str]) -> str:
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
 
+def reason(
+    base: dict, current: dict | None, parent_id: str, rebuilt: list[str], refresh: bool, suite: str, mirrors: list[str]
+) -> str:
+    """Why ``base`` needs a build, "" when its image ``current`` is reusable.
+
+    ``parent_id``: the image ID of its (reused) parent; ``rebuilt``: the bases this run rebuilds
+    before it. The recipe hash is computed only when the image label has to be compared with it.
+    """
+    parent = base.get("parent") or ""
+    if parent and parent in rebuilt:
+        reason = f"its parent {parent} is rebuilt"
+    elif refresh:
+        reason = "images_golden_refresh is true"
+    elif current is None:
+        reason = f"no image tagged {base['tag']}"
+    else:
+        reason = ""
+    if reason:
+        return reason
+    labels = ((current or {}).get("Config") or {}).get("Labels") or {}
+    if labels.get(RECIPE_LABEL) != recipe(base, parent_id, suite, mirrors):
+        return "its recipe changed (script/Dockerfile, parent, download, suite or mirrors)"
+    return ""
+
+
+def plan(catalog: list[dict], keys: list[str], suite: str, mirrors: list[str], refresh: bool, inspect) -> dict:
+    """Which golden bases need a build, without building (image_golden's check mode; image_build's plan).
+
+    ``inspect``: refs -> `docker image inspect` objects of those present (one engine call).
+    Returns ``bases`` (key -> tag), ``plan`` (key -> action and reason), ``built`` (keys, parents
+    first), ``bootstrap`` (whether a Debian rootfs must be bootstrapped) and ``ids`` (key -> image
+    ID of each reused base).
+    """
+    result: dict = {"bases": {}, "plan": {}, "built": [], "bootstrap": False, "ids": {}}
+    bases = needed(catalog, keys)
+    found = inspect([base["tag"] for base in bases])
+    ids = result["ids"]
+    for base in bases:
+        key, parent = base["key"], base.get("parent") or ""
+        result["bases"][key] = base["tag"]
+        why = reason(base, found.get(base["tag"]), ids.get(parent, ""), result["built"], refresh, suite, mirrors)
+        if not why:
+            ids[key] = found[base["tag"]]["Id"]
+            result["plan"][key] = {"action": "reuse", "reason": "recipe label matches"}
+            continue
+        result["plan"][key] = {"action": "build", "reason": why}
+        result["built"].append(key)
+        result["bootstrap"] = result["bootstrap"] or not parent
+    return result
+
+
 def download(base: dict, registry: str, dest_dir: str) -> str:
     """Fetch the npm package tarball of ``base['download']`` into ``dest_dir``, sha1-checked."""
     spec = base["download"]

@@ -96,3 +96,65 @@ def test_monitoring_images_are_recorded_and_promoted_with_the_apps():
     doc = results.document(build, {"backend": CHECK}, pushed, environment="dev", registry="r:5000")
     assert doc["refs"]["prometheus"] == pushed["prometheus"]
     assert doc["images"]["prometheus"]["tags"][1].endswith(":dev") and "policy" not in doc["images"]["prometheus"]
+
+
+def _golden_catalog(tmp_path):
+    for name in ("debian.sh", "python.Dockerfile", "postgres.Dockerfile"):
+        (tmp_path / name).write_text(f"# {name}\n")
+    return [
+        {"key": "debian", "tag": "g/debian:b", "recipe_file": str(tmp_path / "debian.sh")},
+        {"key": "python", "tag": "g/python:b", "parent": "debian", "recipe_file": str(tmp_path / "python.Dockerfile")},
+        {"key": "postgres", "tag": "g/pg:b", "parent": "debian", "recipe_file": str(tmp_path / "postgres.Dockerfile")},
+    ]
+
+
+def _labelled(catalog, ids, suite="b", mirrors=("m", "s")):
+    """`docker image inspect` objects of bases whose labels match their recipes (parents' IDs from ids)."""
+    by_key = {base["key"]: base for base in catalog}
+    found = {}
+    for base in catalog:
+        parent_id = ids.get(base.get("parent", ""), "")
+        label = golden.recipe(by_key[base["key"]], parent_id, suite, list(mirrors))
+        found[base["tag"]] = {"Id": ids[base["key"]], "Config": {"Labels": {golden.RECIPE_LABEL: label}}}
+    return found
+
+
+def test_golden_plan_reuses_current_bases_and_rebuilds_a_stale_one_with_its_children(tmp_path):
+    catalog = _golden_catalog(tmp_path)
+    ids = {"debian": "sha256:d", "python": "sha256:p", "postgres": "sha256:g"}
+    found = _labelled(catalog, ids)
+    seen = []
+
+    def inspect(refs):
+        seen.append(refs)
+        return {ref: found[ref] for ref in refs if ref in found}
+
+    current = golden.plan(catalog, ["python", "postgres"], "b", ["m", "s"], False, inspect)
+    assert current["built"] == [] and not current["bootstrap"]
+    assert current["bases"] == {"debian": "g/debian:b", "python": "g/python:b", "postgres": "g/pg:b"}
+    assert current["ids"] == ids
+    assert seen == [["g/debian:b", "g/python:b", "g/pg:b"]], "one engine call for every base"
+
+    # The Debian script changed: Debian is rebuilt, so are both children; bootstrap is needed.
+    (tmp_path / "debian.sh").write_text("# changed\n")
+    stale = golden.plan(catalog, ["python", "postgres"], "b", ["m", "s"], False, inspect)
+    assert stale["built"] == ["debian", "python", "postgres"] and stale["bootstrap"]
+    assert stale["plan"]["debian"]["reason"].startswith("its recipe changed")
+    assert stale["plan"]["python"]["reason"] == "its parent debian is rebuilt"
+
+
+def test_golden_plan_names_a_missing_base_and_honours_refresh(tmp_path):
+    catalog = _golden_catalog(tmp_path)
+    found = _labelled(catalog, {"debian": "sha256:d", "python": "sha256:p", "postgres": "sha256:g"})
+    del found["g/pg:b"]
+
+    def inspect(refs):
+        return {ref: found[ref] for ref in refs if ref in found}
+
+    missing = golden.plan(catalog, ["postgres"], "b", ["m", "s"], False, inspect)
+    assert missing["built"] == ["postgres"] and not missing["bootstrap"]
+    assert missing["plan"]["postgres"]["reason"] == "no image tagged g/pg:b"
+    assert "python" not in missing["bases"], "only the bases the keys need"
+    refreshed = golden.plan(catalog, ["postgres"], "b", ["m", "s"], True, inspect)
+    assert refreshed["built"] == ["debian", "postgres"]
+    assert golden.reason(catalog[2], None, "", ["debian"], False, "b", ["m"]) == "its parent debian is rebuilt"
