@@ -150,8 +150,9 @@ def main() -> None:
         required_if=[("prune", True, ("namespace", "prune_labels"))],
         supports_check_mode=True,
     )
-    if runner.IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(runner.IMPORT_ERROR))
+    missing = runner.load_client()
+    if missing is not None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(missing))
     p = module.params
     reason = runner.reachable(p["kubeconfig"], p["context"], p["connect_timeout"])
     if reason:

@@ -86,10 +86,11 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    if runner.IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(runner.IMPORT_ERROR))
     p = module.params
-    reason = runner.reachable(p["kubeconfig"], p["context"], p["connect_timeout"])
+    try:
+        reason = runner.reachable(p["kubeconfig"], p["context"], p["connect_timeout"])
+    except ImportError as exc:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(exc))
     if reason:
         module.exit_json(changed=False, reachable=False, reason=reason, objects=[], drifted=[])
     try:

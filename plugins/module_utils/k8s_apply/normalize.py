@@ -14,7 +14,7 @@ import difflib
 
 try:
     import yaml
-except ImportError:  # PyYAML comes with the kubernetes client, whose absence runner.IMPORT_ERROR reports
+except ImportError:  # PyYAML comes with the kubernetes client, whose absence runner.load_client() reports
     yaml = None
 
 # metadata the server writes; never part of what we render.

@@ -24,13 +24,23 @@ from typing import Any
 
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_apply import normalize, rollout
 
-try:
-    from kubernetes import client, config, dynamic
-    from kubernetes.dynamic.exceptions import ApiException, NotFoundError
+# The Kubernetes client is imported on first use (about 1 s on our build hosts), so a render-only
+# run without a kubeconfig (GitOps) learns that from reachable() without paying for it.
+client = config = dynamic = None
+ApiException = NotFoundError = None
 
-    IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - only without the runtime requirements
-    IMPORT_ERROR = exc
+
+def load_client() -> ImportError | None:
+    """Import the Kubernetes client once; the ImportError when it is not installed."""
+    global client, config, dynamic, ApiException, NotFoundError
+    if client is None:
+        try:
+            from kubernetes import client, config, dynamic
+            from kubernetes.dynamic.exceptions import ApiException, NotFoundError
+        except ImportError as exc:  # pragma: no cover - only without the runtime requirements
+            return exc
+    return None
+
 
 # The options both tree modules take (documented once in doc_fragments/k8s_tree.py).
 TREE_ARGS = {
@@ -51,10 +61,11 @@ def reachable(kubeconfig: str, context: str | None, timeout: float = 5.0) -> str
 
     Asked before anything is applied, in the module's own process: one call instead of a stat
     task and a cluster-info task (about 1 s of a no-op apply)."""
-    if IMPORT_ERROR is not None:
-        raise IMPORT_ERROR
     if not os.path.isfile(kubeconfig):
         return f"no kubeconfig at {kubeconfig}"
+    error = load_client()
+    if error is not None:
+        raise error
     try:
         api = config.new_client_from_config(config_file=kubeconfig, context=context or None)
         client.VersionApi(api).get_code(_request_timeout=timeout)
@@ -92,8 +103,9 @@ class Applier:
         diff: bool = False,
         log=None,
     ) -> None:
-        if IMPORT_ERROR is not None:
-            raise IMPORT_ERROR
+        error = load_client()
+        if error is not None:
+            raise error
         api = config.new_client_from_config(config_file=kubeconfig, context=context or None)
         self.api = api
         self.dyn = dynamic.DynamicClient(api)
