@@ -13,7 +13,7 @@ description:
   - The answer is recorded in O(cache_file) under a key made of the files' contents and the images' IDs; the same
     key later skips the parser and the lint. The image lookup always runs.
   - With O(dest), the validated files then replace the live ones there (as M(goaltrajectory.platform.file_tree)
-    writes them: only what differs, atomically), in the same call; C(changed) says whether one did. Without it the
+    writes them, only what differs and atomically), in the same call; C(changed) says whether one did. Without it the
     module is read-only and never reports C(changed).
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
