@@ -128,6 +128,7 @@ class FilterModule:
             "monitoring_sbom_files": monitoring_sbom_files,
             "monitoring_stack_release": monitoring_stack_release,
             "monitoring_image_actions": ms.image_actions,
+            "monitoring_plan_tags": ms.image_refs,
             "monitoring_image_refs": monitoring_image_refs,
             "monitoring_published_images": ms.published_images,
             "monitoring_context_files": ms.context_files,

@@ -66,14 +66,15 @@ def release(path: str) -> dict:
     return data
 
 
-def status(project: str, images: list[str], release_file: str | None, docker: str = "docker") -> dict:
-    """``{containers, images_present, image_ids, release}`` of ``project``.
+def status(project: str | None, images: list[str], release_file: str | None, docker: str = "docker") -> dict:
+    """``{containers, images_present, image_ids, release}`` of ``project``; without a project, of ``images`` only
+    (no containers: an engine lookup of image references, one ``docker image inspect``).
 
     ``image_ids`` maps each of ``images`` and each reference a container was created from to
     the ID the engine holds for it now: a tag rebuilt in place (same tag, new ID) shows as a
     container whose ``Image`` is not that ID.
     """
-    found = containers(project, docker)
+    found = containers(project, docker) if project else []
     used = {(c.get("Config") or {}).get("Image") or "" for c in found} - {""}
     refs = set(images) | used
     ids, _missing = image_ids({ref: ref for ref in refs}, docker) if refs else ({}, [])

@@ -474,16 +474,15 @@ def image_plan(
     return plan
 
 
-def _ids_by_tag(found: list[dict]) -> dict[str, str]:
-    """Tag -> image ID, from `docker image inspect` of the images (its JSON list)."""
-    return {tag: image.get("Id", "") for image in found for tag in image.get("RepoTags") or []}
+def image_refs(plan: list[dict]) -> list[str]:
+    """Every tag of the plan's images (content tag ``ref`` and environment tag): what the engine is asked for."""
+    return sorted({tag for p in plan for tag in p["tags"]})
 
 
-def image_actions(plan: list[dict], found: list[dict]) -> dict:
+def image_actions(plan: list[dict], ids: dict[str, str]) -> dict:
     """Which built images of ``plan`` the engine lacks (``build``: no image has the content tag) and which
-    need their environment tag put on (``tag``: it is missing or on another image). ``found``: the
-    `docker image inspect` JSON of the plan's content tags (the ones present)."""
-    ids = _ids_by_tag(found)
+    need their environment tag put on (``tag``: it is missing or on another image). ``ids``: tag -> image
+    ID of the tags the engine holds (compose_status' ``image_ids`` for ``image_refs(plan)``)."""
     ready = [p for p in plan if p["built"]]
     return {
         "build": [p for p in ready if p["ref"] not in ids],
@@ -491,10 +490,9 @@ def image_actions(plan: list[dict], found: list[dict]) -> dict:
     }
 
 
-def published_images(plan: list[dict], found: list[dict]) -> dict:
+def published_images(plan: list[dict], ids: dict[str, str]) -> dict:
     """The images present in the engine as image_publish (push) and the results file take them:
     ``{name: {service, dev, ref, tags, id}}``, ``service`` being ``monitoring``."""
-    ids = _ids_by_tag(found)
     return {
         p["name"]: {"service": "monitoring", "dev": False, "ref": p["ref"], "tags": p["tags"], "id": ids[p["ref"]]}
         for p in plan

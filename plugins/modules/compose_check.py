@@ -15,6 +15,9 @@ description:
   - With O(dest), the validated files then replace the live ones there (as M(goaltrajectory.platform.file_tree)
     writes them, only what differs and atomically), in the same call; C(changed) says whether one did. Without it the
     module is read-only and never reports C(changed).
+  - With O(release_file), the same call also reads what the engine runs of the project, as
+    M(goaltrajectory.platform.compose_status) does (its containers, the IDs of the images they were created from, the
+    last healthy release), so the role decides whether C(up) has anything to do without another module call.
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
 requirements:
@@ -65,6 +68,11 @@ options:
   dest:
     description: The project directory the validated O(files) are written into; omitted writes nothing.
     type: path
+  release_file:
+    description:
+      - The JSON file of the project's last healthy release; a missing file means none yet.
+      - When set, RV(status) is returned.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -100,11 +108,17 @@ unchanged:
   returned: when O(dest) is set
   type: list
   elements: str
+status:
+  description:
+    - What the engine runs of the project, read in this call; the keys M(goaltrajectory.platform.compose_status)
+      returns (C(containers), C(images_present), C(image_ids), C(release)).
+  returned: when O(release_file) is set
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check, file_tree
+from ansible_collections.goaltrajectory.platform.plugins.module_utils import compose_check, compose_status, file_tree
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.probes import loader
 
 
@@ -118,6 +132,7 @@ def main() -> None:
             "unbuilt": {"type": "list", "elements": "str", "default": []},
             "cache_file": {"type": "path", "required": True},
             "dest": {"type": "path"},
+            "release_file": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -138,6 +153,12 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     except (OSError, ValueError) as exc:
         module.fail_json(msg=f"compose_check: {type(exc).__name__}: {exc}")
+    # The engine's side too (read-only): the role's one status call, instead of a compose_status task after this one.
+    if p["release_file"]:
+        try:
+            result["status"] = compose_status.status(p["project_name"], [], p["release_file"])
+        except (compose_status.StatusError, OSError) as exc:
+            module.fail_json(msg=f"compose_check: reading the engine: {exc}", **result)
     if not p["dest"]:
         module.exit_json(changed=False, **result)
     # Validated: the files replace the live ones (one call instead of a file_tree task after this one).

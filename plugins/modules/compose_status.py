@@ -12,6 +12,7 @@ description:
     holds (and the ID of each), and the JSON release recorded in O(release_file) after the project's last healthy C(up).
   - The roles decide from it whether C(up) has anything to do and which images need a build; one call instead of
     an image lookup, an inspect and a file read.
+  - Without O(project_name) it only looks up O(images) (one C(docker image inspect) of all of them).
   - Read-only; never reports C(changed).
 author:
   - GoalTrajectory.AI platform team (@goaltrajectory)
@@ -32,9 +33,10 @@ attributes:
     platforms: posix
 options:
   project_name:
-    description: Compose project name (the C(com.docker.compose.project) label of its containers).
+    description:
+      - Compose project name (the C(com.docker.compose.project) label of its containers).
+      - Omitted, no containers are read (an image lookup only).
     type: str
-    required: true
   images:
     description: Image references to look up on the engine.
     type: list
@@ -84,7 +86,7 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils import com
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "project_name": {"type": "str", "required": True},
+            "project_name": {"type": "str"},
             "images": {"type": "list", "elements": "str", "default": []},
             "release_file": {"type": "path"},
         },

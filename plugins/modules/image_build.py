@@ -117,6 +117,12 @@ options:
         C(mirrors) and C(refresh)); given, the same call also works out which golden bases need a build
         (RV(golden)), so a run with every base current costs one module run for both plans.
     type: dict
+  programs:
+    description:
+      - Go programs some images are made of (the monitoring images' binaries), as
+        M(goaltrajectory.platform.k8s_cluster_go_build) takes them (C(components), C(dest_root), C(go)); given, the
+        same call also says which of their builds are current (RV(programs)). Read-only; it builds nothing.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -138,6 +144,13 @@ golden:
   description: The golden bases' plan, as M(goaltrajectory.platform.image_golden) returns it in check mode.
   returned: when O(golden) is given
   type: dict
+programs:
+  description:
+    - Each program of O(programs) as the C(status) mode of M(goaltrajectory.platform.k8s_cluster_go_build) reports
+      it (C(name), C(version), C(current), C(reason), C(hash), C(binaries)), in the order given.
+  returned: when O(programs) is given
+  type: list
+  elements: dict
 tag:
   description: The version tag of every image.
   returned: success
@@ -207,6 +220,7 @@ from ansible_collections.goaltrajectory.platform.plugins.module_utils.images imp
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import docker as dk
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import golden
 from ansible_collections.goaltrajectory.platform.plugins.module_utils.images import jobs as jobs_mod
+from ansible_collections.goaltrajectory.platform.plugins.module_utils.k8s_cluster import gobuild
 
 
 def main() -> None:
@@ -230,6 +244,7 @@ def main() -> None:
             "ca_bundle": {"type": "str", "default": ""},
             "work_dir": {"type": "path", "required": True},
             "golden": {"type": "dict"},
+            "programs": {"type": "dict"},
         },
         supports_check_mode=True,
     )
@@ -244,6 +259,9 @@ def main() -> None:
             planned = golden.plan(g["catalog"], g["keys"], g["suite"], g["mirrors"], g["refresh"], docker.inspect)
             planned.pop("ids")
             result["golden"] = planned
+        if p["programs"]:
+            g = p["programs"]
+            result["programs"] = gobuild.statuses(g["components"], g["dest_root"], g["go"])
         naming = build_mod.revision(p["app_dir"], p["dockerfiles_dir"], p["tag"], p["version"])
         result.update(naming)
         labels = {
@@ -270,7 +288,7 @@ def main() -> None:
                 msg=f"only: {', '.join(unknown)} is not an image of the catalog ({', '.join(names)})", **result
             )
         planned = build_mod.plan(jobs, docker, tag=naming["tag"], environment=p["environment"], work_dir=p["work_dir"])
-    except (jobs_mod.JobError, ctx.ContextError, dk.DockerError, golden.GoldenError) as exc:
+    except (jobs_mod.JobError, ctx.ContextError, dk.DockerError, golden.GoldenError, gobuild.BuildError) as exc:
         module.fail_json(msg=str(exc), **result)
     result["plan"] = {item["name"]: {"action": item["action"], "reasons": item["reasons"]} for item in planned}
     result["report"] = [

@@ -218,6 +218,29 @@ def status(component: Component, dest: str, go_version: str) -> dict:
     }
 
 
+def go_version(go: str) -> str:
+    """The version of the go command at ``go`` (``go env GOVERSION``)."""
+    try:
+        proc = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise BuildError(f"cannot run {go}: {exc.strerror}", phase="go") from exc
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise BuildError(f"cannot run {go}: {proc.stderr.strip() or 'no output'}", phase="go")
+    return proc.stdout.strip()
+
+
+def statuses(components: list[dict], dest_root: str, go: str) -> list[dict]:
+    """status() of each component in <dest_root>/<name>/<version>, with one ``go env``: what a
+    read-only caller (the images role's plan) needs to know which builds are current. Raises
+    BuildError naming every field at fault."""
+    comps = [Component.from_dict(c) for c in components]
+    problems = [e for c in comps for e in c.validate()]
+    if problems:
+        raise BuildError("; ".join(problems), phase="spec")
+    version = go_version(go) if comps else ""
+    return [status(c, f"{dest_root}/{c.name}/{c.version}", version) for c in comps]
+
+
 class Builder:
     """Runs the go commands of one component, logging every phase with timestamps."""
 
@@ -273,10 +296,7 @@ class Builder:
         return proc.stdout.decode(errors="replace") if capture else ""
 
     def go_version(self) -> str:
-        proc = subprocess.run([self.go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not proc.stdout.strip():
-            raise BuildError(f"cannot run {self.go}: {proc.stderr.strip() or 'no output'}", phase="go")
-        return proc.stdout.strip()
+        return go_version(self.go)
 
     def prepare(self, component: Component, work_dir: str) -> tuple[str, dict[str, str]]:
         """Write and tidy the wrapper module; return its directory and version info (date, commit)."""

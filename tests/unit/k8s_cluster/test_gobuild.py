@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -158,3 +159,28 @@ def test_status_is_current_only_with_matching_stamp_and_every_binary(tmp_path):
     assert gobuild.status(comp, str(dest), "go1.27.0")["reason"] == "build settings changed"
     (dest / "kubelet").unlink()
     assert gobuild.status(comp, str(dest), "go1.26.8")["reason"] == "binaries missing: kubelet"
+
+
+def test_statuses_reads_every_component_under_dest_root_with_one_go_version(tmp_path):
+    go = "/usr/local/go/bin/go"  # the hosts' Go (the images role's images_tools_go)
+    comp = kubernetes()
+    dest = tmp_path / "kubernetes" / "v1.37.2"
+    dest.mkdir(parents=True)
+    version = gobuild.go_version(go)
+    (dest / gobuild.STAMP).write_text(json.dumps({"hash": gobuild.spec_hash(comp, version)}))
+    for name in comp.packages:
+        (dest / name).write_text("#!/bin/true\n")
+        os.chmod(dest / name, 0o755)  # noqa: S103 - an executable
+    other = {"name": "tools", "version": "v0.1.0", "source_dir": str(tmp_path), "packages": {"t": "x.y/t"}}
+    data = dataclasses.asdict(comp)
+    states = gobuild.statuses([data, other], str(tmp_path), go)
+    assert [(s["name"], s["current"], s["reason"]) for s in states] == [
+        ("kubernetes", True, "up to date"),
+        ("tools", False, "not built yet"),
+    ]
+    assert states[0]["hash"] == gobuild.spec_hash(comp, version)
+    # A bad description fails before anything runs, naming the field (no go needed).
+    with pytest.raises(gobuild.BuildError, match="version"):
+        gobuild.statuses([{**data, "version": "1.37"}], str(tmp_path), "/nonexistent/go")
+    with pytest.raises(gobuild.BuildError, match="cannot run /nonexistent/go"):
+        gobuild.statuses([data], str(tmp_path), "/nonexistent/go")

@@ -207,11 +207,16 @@ def test_image_actions_build_what_is_missing_and_tag_what_is_not_tagged_for_the_
     plan = ms.image_plan(SPECS, COMPONENTS, "/opt/t", "r:5000/gt", sums, "dev")
     prom, alert = plan[1], plan[0]  # sorted by key: alertmanager (not built: no checksum), prometheus
     assert (prom["key"], prom["built"], alert["built"]) == ("prometheus", True, False)
-    assert ms.image_actions(plan, []) == {"build": [prom], "tag": [prom]}
-    tagged = [{"Id": "sha256:1", "RepoTags": prom["tags"]}]
+    # What the engine is asked for: both tags of every image, built or not.
+    assert ms.image_refs(plan) == sorted({*prom["tags"], *alert["tags"]})
+    assert prom["tags"][0] == prom["ref"]
+    assert ms.image_actions(plan, {}) == {"build": [prom], "tag": [prom]}
+    tagged = dict.fromkeys(prom["tags"], "sha256:1")
     assert ms.image_actions(plan, tagged) == {"build": [], "tag": []}
-    # The environment tag on another image (an older build): tag, no build.
-    assert ms.image_actions(plan, [{"Id": "sha256:1", "RepoTags": [prom["ref"]]}]) == {"build": [], "tag": [prom]}
+    # The environment tag missing, or on another image (an older build): tag, no build.
+    assert ms.image_actions(plan, {prom["ref"]: "sha256:1"}) == {"build": [], "tag": [prom]}
+    older = {prom["ref"]: "sha256:1", prom["tags"][1]: "sha256:0"}
+    assert ms.image_actions(plan, older) == {"build": [], "tag": [prom]}
     published = ms.published_images(plan, tagged)
     assert published == {
         "prometheus": {
