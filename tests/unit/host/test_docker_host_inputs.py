@@ -47,5 +47,5 @@ def test_an_unsupported_platform_is_named_with_its_version_and_all_problems_come
     fedora = {"distribution": "Fedora", "distribution_major_version": "41", "distribution_version": "41"}
     found = inputs.problems({**GOOD, "docker_host_users": "bob"}, PLATFORMS, fedora)
     assert found[0].endswith("this host is Fedora 41.") and "docker_host_users" in found[1]
-    assert "Debian 11" in inputs.problems(GOOD, PLATFORMS, {**DEBIAN, "distribution_major_version": "11",
-                                                              "distribution_version": "11"})[0]  # fmt: skip
+    debian11 = {**DEBIAN, "distribution_major_version": "11", "distribution_version": "11"}
+    assert "Debian 11" in inputs.problems(GOOD, PLATFORMS, debian11)[0]
