@@ -162,11 +162,13 @@ def main():
             module.fail_json(msg="k8s_cluster_service: " + "; ".join(problems))
     tool = "systemctl" if kind == "systemd" else "daemon"
     if shutil.which(tool) is None:
-        if p["state"] == "stopped":
-            # Nothing runs under a manager whose command was never installed (a host the role has not
-            # set up yet, as molecule/k8s_cluster's prepare meets on a fresh machine): nothing to stop.
-            untouched = {spec.name: {"action": "none", "changed": False, "pid": 0} for spec in specs}
-            module.exit_json(changed=False, manager=kind, services=untouched)
+        # Nothing runs under a manager whose command is not installed yet (a host the role has not set
+        # up, as molecule/k8s_cluster meets on a fresh machine): stopping is a no-op, and check mode,
+        # whose package task installed nothing, reports every service as one it would start.
+        if p["state"] == "stopped" or module.check_mode:
+            action = "none" if p["state"] == "stopped" else "started"
+            done = {spec.name: {"action": action, "changed": action != "none", "pid": 0} for spec in specs}
+            module.exit_json(changed=action != "none", manager=kind, services=done)
         module.fail_json(msg=f"the {tool} command is missing (manager {kind})")
     manager = service.Manager(kind)
     done = {}
